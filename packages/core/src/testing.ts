@@ -1,0 +1,2 @@
+// Conformance kits for adapters: `@smsbatch/core/testing`.
+export {};
