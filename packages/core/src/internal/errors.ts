@@ -73,7 +73,10 @@ export class InsufficientCreditsError extends SmsBatchError {
   readonly available: number;
 
   constructor(required: number, available: number) {
-    super('insufficient_credits', `insufficient credits: ${required} required, ${available} available`);
+    super(
+      'insufficient_credits',
+      `insufficient credits: ${required} required, ${available} available`,
+    );
     this.name = 'InsufficientCreditsError';
     this.required = required;
     this.available = available;
@@ -110,7 +113,9 @@ export class HoldExceededError extends SmsBatchError {
 
 function formatIssues(issues: readonly ValidationIssue[]): string {
   return issues
-    .map((issue) => (issue.path.length > 0 ? `${formatPath(issue.path)}: ${issue.message}` : issue.message))
+    .map((issue) =>
+      issue.path.length > 0 ? `${formatPath(issue.path)}: ${issue.message}` : issue.message,
+    )
     .join('; ');
 }
 

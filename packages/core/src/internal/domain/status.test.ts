@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MESSAGE_STATUSES, isTransitionAllowed } from './status.js';
+import { isTransitionAllowed, MESSAGE_STATUSES } from './status.js';
 
 describe('message transitions', () => {
   it('never lets a late sent overwrite delivered or failed', () => {

@@ -1,12 +1,7 @@
 // Records the stores keep. Times are epoch milliseconds inside the SDK; the HTTP layer turns
 // them into ISO 8601 strings. Credits are integers.
 
-import type {
-  BatchStatus,
-  CampaignStatus,
-  MessageCounts,
-  MessageStatus,
-} from './status.js';
+import type { BatchStatus, CampaignStatus, MessageCounts, MessageStatus } from './status.js';
 
 export type Encoding = 'GSM-7' | 'UCS-2';
 
@@ -17,10 +12,15 @@ export interface Recipient {
   vars?: Readonly<Record<string, string>>;
 }
 
-/** A recipient as stored for a campaign, numbered in audience order (`seq` from 0). */
+/**
+ * A recipient as stored for a campaign, numbered in audience order (`seq` from 0). Phones are
+ * normalised when the campaign is created: `phone` is E.164, or the input as given with the
+ * reason in `phoneError`.
+ */
 export interface RecipientRow {
   seq: number;
   phone: string;
+  phoneError: string | null;
   contactId: string | null;
   vars: Readonly<Record<string, string>>;
 }
@@ -33,6 +33,8 @@ export interface PlanCursor {
   planned: number;
   /** Chunks applied so far. */
   chunkNo: number;
+  /** Cost of the queued messages planned so far; planning never exceeds the hold. */
+  plannedCost: number;
   /** True once the whole audience was planned and the last batch closed. */
   done: boolean;
 }
@@ -84,6 +86,8 @@ export type CampaignPatch = Partial<
     | 'finishedAt'
     | 'total'
     | 'estimatedCost'
+    | 'batchSize'
+    | 'updatedAt'
   >
 >;
 
@@ -182,7 +186,9 @@ export interface BatchRecord {
 
 export type NewBatch = Pick<BatchRecord, 'batchNo' | 'size' | 'segments' | 'cost'>;
 
-export type BatchPatch = Partial<Pick<BatchRecord, 'status' | 'bulkId' | 'lastError' | 'releases'>>;
+export type BatchPatch = Partial<
+  Pick<BatchRecord, 'status' | 'bulkId' | 'lastError' | 'releases' | 'attempts' | 'updatedAt'>
+>;
 
 export type DeliveryState = 'sent' | 'delivered' | 'failed';
 

@@ -29,11 +29,11 @@ export interface OwnerDirectory {
 
 /**
  * Builds the link appended to a message (unsubscribe, tracking). Must be deterministic for a
- * given owner/campaign/contact so that preparing a message twice gives the same text.
+ * given owner/campaign/contact so that preparing a message twice gives the same text (the cost
+ * reserved at enqueue is computed from the same text the planner sends).
  */
 export type LinkBuilder = (context: {
   ownerId: string;
   campaignId: string | null;
   contactId: string | null;
-  phone: string;
 }) => string | null;

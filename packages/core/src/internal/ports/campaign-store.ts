@@ -22,8 +22,10 @@ import type {
 
 export interface PlanChunk {
   campaignId: string;
-  /** Applied only if the campaign's cursor still equals this (compare-and-set). */
+  /** Applied only if the campaign's cursor still equals this (compare-and-set)... */
   expected: PlanCursor;
+  /** ...and its status is one of these (a cancelled campaign takes no new messages). */
+  ifStatus: readonly CampaignStatus[];
   next: PlanCursor;
   /** Queued messages (with their `batchNo`) and skipped ones (with their reason in `error`). */
   messages: readonly NewMessage[];
@@ -79,6 +81,7 @@ export interface AppliedTransition {
 
 export interface MessageScan {
   status: MessageStatus;
+  kind?: MessageRecord['kind'];
   campaignId?: string;
   /** `updatedAt` strictly before this. */
   updatedBefore?: number;
@@ -159,7 +162,7 @@ export interface CampaignStore {
   /** A campaign's messages in seq order; cursor-paged. */
   listMessages(
     campaignId: string,
-    query: { status?: MessageStatus; limit: number; cursor?: string | null },
+    query: { status?: MessageStatus; batchNo?: number; limit: number; cursor?: string | null },
   ): Promise<Page<MessageRecord>>;
   /** Messages matching a maintenance query, oldest first. */
   scanMessages(scan: MessageScan): Promise<MessageRecord[]>;
@@ -168,12 +171,18 @@ export interface CampaignStore {
    * Messages in any other status are left alone, so two claimers never share a message.
    */
   claimMessages(target: ClaimTarget, options: ClaimOptions): Promise<ClaimedMessage[]>;
-  /** Applies every transition whose guards hold, in one write; returns those that did. */
+  /**
+   * Applies every transition whose guards hold, in one write; returns those that did. Campaign and
+   * batch counts move with them, and each touched batch's `updatedAt` becomes `now`.
+   */
   applyTransitions(
     transitions: readonly MessageTransition[],
     options: { now: number },
   ): Promise<AppliedTransition[]>;
-  /** All `queued` messages of a campaign → `cancelled`; `planned`/`queued` batches → `cancelled`. */
+  /**
+   * All `queued` messages of a campaign → `cancelled`; its `planned`/`queued` batches with nothing
+   * left `sending` → `cancelled`.
+   */
   cancelQueued(campaignId: string, options: { now: number }): Promise<BulkChange>;
   /**
    * `failed` messages with `isRetryable` → `queued` (error cleared), and their batches back to

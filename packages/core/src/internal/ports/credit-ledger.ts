@@ -51,13 +51,17 @@ export interface CreditLedger {
    */
   reserve(ownerId: string, amount: number, holdId: string, meta?: EntryMeta): Promise<Hold>;
   /**
-   * Debits `amount` from the hold (partial captures allowed). Idempotent by `entryId`. Throws
-   * `HoldClosedError` for a closed hold and `HoldExceededError` beyond `remaining`.
+   * Debits `amount` from the hold (partial captures allowed). Idempotent by `entryId`, checked
+   * before anything else but the amount: a retried capture of a since-closed hold returns the hold.
+   * Throws `HoldClosedError` for a closed hold and `HoldExceededError` beyond `remaining`.
+   * Capturing everything leaves the hold open; only a release without amount closes it.
    */
   capture(holdId: string, amount: number, entryId: string, meta?: EntryMeta): Promise<Hold>;
   /**
-   * Returns held credits to available. With `amount`, a partial release that leaves the hold open;
-   * without, everything remaining, and the hold closes. Idempotent by `entryId`.
+   * Returns held credits to available. With `amount`, a partial release that leaves the hold open
+   * (`HoldExceededError` beyond `remaining`); without, everything remaining, and the hold closes.
+   * Idempotent by `entryId` (credit, capture and release ids share one namespace). An amount of 0
+   * changes nothing.
    */
   release(
     holdId: string,
@@ -67,5 +71,8 @@ export interface CreditLedger {
   getHold(holdId: string): Promise<Hold | null>;
   balance(ownerId: string): Promise<Balance>;
   /** Newest first; cursor-paged. */
-  entries(ownerId: string, query: { limit: number; cursor?: string | null }): Promise<Page<LedgerEntry>>;
+  entries(
+    ownerId: string,
+    query: { limit: number; cursor?: string | null },
+  ): Promise<Page<LedgerEntry>>;
 }

@@ -11,6 +11,10 @@ export interface JobDataByKind {
   single: { campaignId: string; batchNo: number; messageId: string };
   /** A test send: no campaign, its own queue and priority. */
   test: { messageId: string };
+  /** Looks up `sent` messages of a campaign or a bulk that have no final delivery report. */
+  refresh: { campaignId?: string; bulkId?: string };
+  /** One pass of the reconciler (leases, unconfirmed sends, lost jobs, settling). */
+  reconcile: Record<string, never>;
 }
 
 export type JobKind = keyof JobDataByKind;

@@ -12,9 +12,9 @@ export interface RateLimiter {
   /**
    * Takes `weight` (default 1) from the key's budget, or refuses with the wait until it would fit.
    * A weight larger than `max` passes when the budget is full and then owes the excess.
-   * A key without a limit always passes.
+   * A key without a limit always passes, except during a `backoff`.
    */
   take(key: string, weight?: number): Promise<RateDecision>;
-  /** Nothing passes for `key` during the next `ms` (a provider's 429 `Retry-After`). */
+  /** Nothing passes for `key` during the next `ms` (a provider's 429 `Retry-After`), limit or not. */
   backoff(key: string, ms: number): Promise<void>;
 }

@@ -1,0 +1,142 @@
+// Moving a campaign along: release the next batches into the queue (at most a window of them),
+// close a batch once none of its messages is queued or sending, and settle the campaign once
+// none is queued, sending or unknown: reconcile its hold with what the provider accepted and
+// release the rest.
+
+import type { BatchStatus } from '../domain/status.js';
+import type { BatchRecord, CampaignRecord } from '../domain/types.js';
+import type { JobSpec } from '../ports/job-queue.js';
+import { batchJob, type Context, holdIdOf, singleJob } from './context.js';
+
+/** Jobs for released batches: one bulk job each, or one job per message without bulk. */
+export async function jobsForBatches(
+  ctx: Context,
+  batches: readonly BatchRecord[],
+): Promise<JobSpec[]> {
+  if (ctx.options.useBulk) return batches.map(batchJob);
+  const jobs: JobSpec[] = [];
+  for (const batch of batches) {
+    let cursor: string | null = null;
+    do {
+      const page = await ctx.store.listMessages(batch.campaignId, {
+        batchNo: batch.batchNo,
+        status: 'queued',
+        limit: 1000,
+        cursor,
+      });
+      for (const message of page.items) jobs.push(singleJob(batch, message.id));
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+  }
+  return jobs;
+}
+
+/** Tops the campaign's window of queued batches up. */
+export async function releaseNext(ctx: Context, campaignId: string): Promise<number> {
+  const campaign = await ctx.store.getCampaign(campaignId);
+  if (campaign?.status !== 'sending') return 0;
+  const released = await ctx.store.releaseBatches(campaignId, ctx.options.batchWindow);
+  if (released.length === 0) return 0;
+  await ctx.queue.enqueue(await jobsForBatches(ctx, released));
+  return released.length;
+}
+
+/**
+ * Gives a batch its final status once nothing of it is queued or sending. Returns true when it
+ * did (or the batch was already final).
+ */
+export async function closeBatchIfDone(
+  ctx: Context,
+  campaignId: string,
+  batchNo: number,
+  info: { bulkId?: string | null; lastError?: string | null } = {},
+): Promise<boolean> {
+  const batch = await ctx.store.getBatch(campaignId, batchNo);
+  if (!batch) return true;
+  const { counts } = batch;
+  if (counts.queued + counts.sending > 0) return false;
+  const status: BatchStatus =
+    counts.unknown > 0
+      ? 'unknown'
+      : counts.sent + counts.delivered === 0 && counts.failed > 0
+        ? 'failed'
+        : 'completed';
+  await ctx.store.updateBatch(
+    campaignId,
+    batchNo,
+    {
+      status,
+      updatedAt: ctx.clock.now(),
+      ...(info.bulkId ? { bulkId: info.bulkId } : {}),
+      ...(info.lastError !== undefined ? { lastError: info.lastError } : {}),
+    },
+    { ifStatus: ['queued', 'sending', 'planned'] },
+  );
+  return true;
+}
+
+/** The campaign has nothing left in flight (and, unless cancelled, everything was planned). */
+export function isSettleable(campaign: CampaignRecord): boolean {
+  if (campaign.finishedAt !== null) return false;
+  if (!['sending', 'paused', 'cancelled'].includes(campaign.status)) return false;
+  if (campaign.status !== 'cancelled' && !campaign.plan.done) return false;
+  const { queued, sending, unknown } = campaign.counts;
+  return queued + sending + unknown === 0;
+}
+
+/** Settles the campaign if it can be; idempotent, so any step may call it. */
+export async function settleIfDone(ctx: Context, campaignId: string): Promise<boolean> {
+  const campaign = await ctx.store.getCampaign(campaignId);
+  if (!campaign || !isSettleable(campaign)) return false;
+  const log = ctx.logger.child({ campaignId, ownerId: campaign.ownerId });
+  if (campaign.holdId !== null) {
+    await reconcileHold(ctx, campaign, log);
+  }
+  const finalStatus =
+    campaign.status === 'cancelled'
+      ? 'cancelled'
+      : campaign.acceptedCost > 0
+        ? 'completed'
+        : 'failed';
+  const now = ctx.clock.now();
+  const settled = await ctx.store.updateCampaign(
+    campaignId,
+    { status: finalStatus, finishedAt: now, updatedAt: now },
+    { ifStatus: [campaign.status] },
+  );
+  if (settled) {
+    log.info({ status: finalStatus, counts: settled.counts }, 'campaign settled');
+    ctx.metrics.increment('smsbatch_campaigns_settled_total', 1, { status: finalStatus });
+  }
+  return settled !== null;
+}
+
+/**
+ * Captures whatever the provider accepted that the hold did not capture yet (a ledger call that
+ * failed after its messages were stored), then releases the rest and closes the hold.
+ */
+async function reconcileHold(ctx: Context, campaign: CampaignRecord, log: Context['logger']) {
+  const holdId = campaign.holdId!;
+  let captured = 0;
+  for (let generation = 0; generation <= campaign.holdGeneration; generation++) {
+    const hold = await ctx.ledger.getHold(holdIdOf(campaign.id, generation));
+    captured += hold?.captured ?? 0;
+  }
+  const owed = campaign.acceptedCost - captured;
+  const meta = { campaignId: campaign.id };
+  if (owed > 0) {
+    log.warn({ owed }, 'capturing accepted messages the hold missed');
+    await ctx.ledger.capture(holdId, owed, `${holdId}-settle-cap`, {
+      ...meta,
+      reason: 'settlement',
+    });
+  } else if (owed < 0) {
+    log.error({ owed }, 'hold captured more than the provider accepted');
+    ctx.metrics.increment('smsbatch_ledger_mismatch_total');
+  }
+  await ctx.ledger.release(
+    holdId,
+    { entryId: `${holdId}-settle-rel` },
+    { ...meta, reason: 'settlement' },
+  );
+}

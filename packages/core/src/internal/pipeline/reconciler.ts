@@ -1,0 +1,183 @@
+// The reconciler: one idempotent pass that repairs whatever a crash, a lost Redis or a lost
+// answer left behind, with the store as the source of truth. Expired leases become `unknown`;
+// `unknown` past the window becomes `failed` (`unconfirmed`) and releases its credits; pending
+// delivery events are tried again; queued work without a live job is re-enqueued; finished
+// batches are closed and finished campaigns settled.
+
+import type { CampaignRecord, MessageRecord } from '../domain/types.js';
+import type { MessageTransition } from '../ports/campaign-store.js';
+import type { JobSpec } from '../ports/job-queue.js';
+import { settleCredits, stepId } from './accounting.js';
+import { batchJob, type Context, planJob, randomToken, testJob } from './context.js';
+import { processDeliveryEvents } from './delivery.js';
+import { closeBatchIfDone, jobsForBatches, releaseNext, settleIfDone } from './progress.js';
+
+export interface ReconcileReport {
+  leasesExpired: number;
+  unconfirmed: number;
+  pendingEventsApplied: number;
+  jobsRequeued: number;
+  campaignsSettled: number;
+}
+
+export async function reconcile(ctx: Context): Promise<ReconcileReport> {
+  const report: ReconcileReport = {
+    leasesExpired: await expireLeases(ctx),
+    unconfirmed: await failUnconfirmed(ctx),
+    pendingEventsApplied: await retryPendingEvents(ctx),
+    jobsRequeued: 0,
+    campaignsSettled: 0,
+  };
+  report.jobsRequeued += await requeueLostTestSends(ctx);
+  let cursor: string | null = null;
+  do {
+    const page = await ctx.store.listCampaigns({
+      statuses: ['scheduled', 'sending', 'paused', 'cancelled'],
+      limit: 100,
+      cursor,
+    });
+    for (const campaign of page.items) {
+      if (campaign.finishedAt !== null) continue;
+      report.jobsRequeued += await recoverCampaign(ctx, campaign);
+      if (await settleIfDone(ctx, campaign.id)) report.campaignsSettled += 1;
+    }
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  if (Object.values(report).some((n) => n > 0)) ctx.logger.info({ ...report }, 'reconciled');
+  return report;
+}
+
+/** A worker that died mid-send leaves `sending` messages: past their lease they are `unknown`. */
+async function expireLeases(ctx: Context): Promise<number> {
+  return sweep(ctx, { status: 'sending', leaseExpiredBefore: ctx.clock.now() }, 'unknown', (m) => ({
+    id: m.id,
+    from: 'sending',
+    ...(m.attemptId !== null ? { attemptId: m.attemptId } : {}),
+    to: 'unknown',
+    set: { error: 'lease expired: send outcome unknown' },
+  }));
+}
+
+/** No report came for an ambiguous send within the window: it is failed and not charged. */
+async function failUnconfirmed(ctx: Context): Promise<number> {
+  const cutoff = ctx.clock.now() - ctx.options.unconfirmedAfterMs;
+  return sweep(ctx, { status: 'unknown', updatedBefore: cutoff }, 'failed', (m) => ({
+    id: m.id,
+    from: 'unknown',
+    to: 'failed',
+    set: { error: 'unconfirmed', isRetryable: false },
+  }));
+}
+
+async function sweep(
+  ctx: Context,
+  scan:
+    | { status: 'sending'; leaseExpiredBefore: number }
+    | { status: 'unknown'; updatedBefore: number },
+  to: MessageTransition['to'],
+  transition: (message: MessageRecord) => MessageTransition,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const found = await ctx.store.scanMessages({ ...scan, limit: ctx.options.scanLimit });
+    if (found.length === 0) return total;
+    const applied = await ctx.store.applyTransitions(found.map(transition), {
+      now: ctx.clock.now(),
+    });
+    await settleCredits(ctx, applied, stepId(`rec-${scan.status}`, applied));
+    total += applied.length;
+    ctx.metrics.increment('smsbatch_messages_total', applied.length, {
+      status: to,
+      via: 'reconciler',
+    });
+    if (found.length < ctx.options.scanLimit) return total;
+  }
+}
+
+async function retryPendingEvents(ctx: Context): Promise<number> {
+  const events = await ctx.store.listPendingDeliveryEvents({
+    receivedBefore: ctx.clock.now() - ctx.options.pendingEventRetryMs,
+    limit: ctx.options.scanLimit,
+  });
+  return (await processDeliveryEvents(ctx, events)).applied;
+}
+
+async function requeueLostTestSends(ctx: Context): Promise<number> {
+  const stale = await ctx.store.scanMessages({
+    status: 'queued',
+    kind: 'test',
+    updatedBefore: ctx.clock.now() - ctx.options.staleAfterMs,
+    limit: ctx.options.scanLimit,
+  });
+  return enqueueMissing(
+    ctx,
+    stale.map((m) => testJob(m.id)),
+  );
+}
+
+/** Re-enqueues the campaign's lost jobs: the planner, a scheduled start, queued batches. */
+async function recoverCampaign(ctx: Context, campaign: CampaignRecord): Promise<number> {
+  const now = ctx.clock.now();
+  if (campaign.status === 'scheduled') {
+    return enqueueMissing(ctx, [planJob(campaign, (campaign.scheduledAt ?? now) - now)]);
+  }
+  if (campaign.status === 'cancelled') {
+    // A batch claimed before the cancel may have requeued messages after it: cancel them too.
+    if (campaign.counts.queued > 0) {
+      const change = await ctx.store.cancelQueued(campaign.id, { now });
+      if (change.cost > 0 && campaign.holdId !== null) {
+        await ctx.ledger.release(
+          campaign.holdId,
+          { amount: change.cost, entryId: `${campaign.holdId}-cancel-${randomToken()}` },
+          { campaignId: campaign.id, reason: 'cancelled' },
+        );
+      }
+    }
+    return 0;
+  }
+  let requeued = 0;
+  if (campaign.status === 'sending' && !campaign.plan.done) {
+    requeued += await enqueueMissing(ctx, [planJob(campaign)]);
+  }
+  let cursor: string | null = null;
+  do {
+    const page = await ctx.store.listBatches(campaign.id, {
+      statuses: ['queued', 'sending'],
+      limit: 100,
+      cursor,
+    });
+    for (const batch of page.items) {
+      if (batch.updatedAt > now - ctx.options.staleAfterMs) continue;
+      if (await closeBatchIfDone(ctx, campaign.id, batch.batchNo)) continue;
+      if (campaign.status !== 'sending' || batch.counts.queued === 0) continue;
+      if (ctx.options.useBulk) {
+        if (await ctx.queue.isPending(batchJob(batch).id)) continue;
+        // A new release number gives a new job id: a finished job of the same id may linger.
+        const bumped = await ctx.store.updateBatch(
+          campaign.id,
+          batch.batchNo,
+          { status: 'queued', releases: batch.releases + 1, updatedAt: now },
+          { ifStatus: [batch.status] },
+        );
+        if (bumped) {
+          await ctx.queue.enqueue([batchJob(bumped)]);
+          requeued += 1;
+        }
+      } else {
+        requeued += await enqueueMissing(ctx, await jobsForBatches(ctx, [batch]));
+      }
+    }
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  requeued += await releaseNext(ctx, campaign.id);
+  return requeued;
+}
+
+async function enqueueMissing(ctx: Context, jobs: readonly JobSpec[]): Promise<number> {
+  const missing: JobSpec[] = [];
+  for (const job of jobs) {
+    if (!(await ctx.queue.isPending(job.id))) missing.push(job);
+  }
+  if (missing.length > 0) await ctx.queue.enqueue(missing);
+  return missing.length;
+}
