@@ -42,6 +42,12 @@ export {
   resolvePipelineOptions,
 } from './internal/pipeline/options.js';
 export { createSmsPipeline, type SmsPipeline } from './internal/pipeline/pipeline.js';
+export {
+  lookupKey,
+  ownerKey,
+  rateLimitsFromConfig,
+  trafficAccountKey,
+} from './internal/pipeline/rate-keys.js';
 export type { ReconcileReport } from './internal/pipeline/reconciler.js';
 export type { RefreshReport } from './internal/pipeline/refresh.js';
 export { asProviderFailure } from './internal/pipeline/sender.js';

@@ -22,7 +22,6 @@ describe('loadConfig', () => {
       TRAFFIC_ACCOUNT_RATE_DURATION_MS: 1000,
       TRAFFIC_ACCOUNT_RATE_OVERRIDES: undefined,
       OWNER_RATE_DURATION_MS: 1000,
-      MITTO_API_BASE: 'https://messaging.mittoapi.com',
       CREDIT_PRICING: 'per-message',
       PORT: 3000,
     });

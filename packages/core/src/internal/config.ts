@@ -82,9 +82,10 @@ const fields = {
   /** Messages per window for one owner on a shared traffic account. Unset: no per-owner limit. */
   OWNER_RATE_MAX: integer(1).optional(),
   OWNER_RATE_DURATION_MS: integer(1).default(1000),
+  /** Unset: the client's default, Mitto's production API (the example server starts a fake). */
   MITTO_API_BASE: url(/^https?$/, 'must be an http or https URL')
     .transform((base) => base.replace(/\/+$/, ''))
-    .default('https://messaging.mittoapi.com'),
+    .optional(),
   MITTO_API_KEY: nonEmpty().optional(),
   /** Used when neither the campaign nor its owner names a traffic account. */
   MITTO_TRAFFIC_ACCOUNT_ID: nonEmpty().optional(),

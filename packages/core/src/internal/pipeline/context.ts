@@ -96,9 +96,6 @@ export const holdIdOf = (campaignId: string, generation: number) =>
   `hold-${campaignId}-g${generation}`;
 export const testHoldIdOf = (messageId: string) => `hold-${messageId}`;
 
-export const trafficAccountKey = (trafficAccountId: string) => `ta-${trafficAccountId}`;
-export const ownerKey = (ownerId: string) => `owner-${ownerId}`;
-
 export const planJob = (campaign: CampaignRecord, delayMs?: number): JobSpec => ({
   kind: 'plan',
   id: `plan-${campaign.id}-v${campaign.scheduleVersion}-c${campaign.plan.chunkNo}`,

@@ -4,8 +4,9 @@
 
 import type { DeliveryEvent, MessageRecord } from '../domain/types.js';
 import type { MessageScan } from '../ports/campaign-store.js';
-import { type Context, trafficAccountKey } from './context.js';
+import type { Context } from './context.js';
 import { receiveDeliveryEvents } from './delivery.js';
+import { lookupKey } from './rate-keys.js';
 
 export interface RefreshReport {
   lookedUp: number;
@@ -78,7 +79,7 @@ async function lookUpAll(
 async function waitForBudget(ctx: Context, trafficAccountId: string): Promise<void> {
   if (!ctx.limiter) return;
   for (;;) {
-    const decision = await ctx.limiter.take(`${trafficAccountKey(trafficAccountId)}-lookup`, 1);
+    const decision = await ctx.limiter.take(lookupKey(trafficAccountId), 1);
     if (decision.ok) return;
     await new Promise((resolve) => setTimeout(resolve, decision.retryAfterMs));
   }

@@ -11,8 +11,9 @@ import type {
   SmsProvider,
 } from '../ports/sms-provider.js';
 import { settleCredits } from './accounting.js';
-import { backoffMs, type Context, ownerKey, randomToken, trafficAccountKey } from './context.js';
+import { backoffMs, type Context, randomToken } from './context.js';
 import { processPendingFor } from './delivery.js';
+import { ownerKey, trafficAccountKey } from './rate-keys.js';
 
 export type SendMode = 'bulk' | 'one';
 

@@ -1,0 +1,178 @@
+// Builds smsbatch from the config of design.md: PostgreSQL when DATABASE_URL is set (else the
+// in-memory store and ledger), BullMQ when REDIS_URL is set (else the in-process queue and
+// limiter), and a fake Mitto on loopback when MITTO_API_BASE is unset. The server, the worker,
+// the demo and the benchmarks all start from here.
+
+import {
+  type CampaignStore,
+  type CreditLedger,
+  createMemoryLedger,
+  createMemoryQueue,
+  createMemoryRateLimiter,
+  createMemoryStore,
+  createSmsPipeline,
+  type Logger,
+  type Metrics,
+  type OwnerDirectory,
+  type PipelineOptions,
+  type RateLimiter,
+  rateLimitsFromConfig,
+  type SmsConfig,
+  type SmsPipeline,
+  type SubscriptionGuard,
+  type SuppressionList,
+  silentLogger,
+} from '@smsbatch/core';
+import { createMittoClient } from '@smsbatch/mitto-client';
+import { type FakeMitto, startFakeMitto } from '@smsbatch/mitto-client/testing';
+import { createPostgresLedger, createPostgresStore, migrate } from '@smsbatch/postgres-store';
+import pg from 'pg';
+
+export interface StackOptions {
+  config: SmsConfig;
+  /** `server`: takes requests, runs no jobs (another process does). `worker`: jobs only. */
+  role: 'all' | 'server' | 'worker';
+  /** Where the fake Mitto posts delivery reports (the app's webhook route). */
+  webhookUrl?: string;
+  owners?: OwnerDirectory;
+  subscription?: SubscriptionGuard;
+  suppression?: SuppressionList;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** PostgreSQL schema of the store and ledger. Default `smsbatch`. */
+  schema?: string;
+  /** Tunables beyond the env config (windows, leases, ...). */
+  pipeline?: PipelineOptions;
+  /** Fake Mitto options when it is started here (latency, faults, report delays). */
+  fake?: Parameters<typeof startFakeMitto>[0];
+}
+
+export interface SmsStack {
+  pipeline: SmsPipeline;
+  store: CampaignStore;
+  ledger: CreditLedger;
+  limiter: RateLimiter;
+  /** The fake Mitto this process started, if it started one. */
+  fake: FakeMitto | null;
+  /** What runs behind the ports, for logs and the status page. */
+  adapters: { store: string; queue: string; provider: string };
+  /** PostgreSQL pool when the store is on PostgreSQL (the example keeps its owners there). */
+  pool: pg.Pool | null;
+  /** Waits until no job is waiting or running (in-process queue only). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How often the in-process reconciler and status sweep run. */
+const RECONCILE_EVERY_MS = 5_000;
+const SWEEP_EVERY_MS = 60_000;
+
+export async function createStack(options: StackOptions): Promise<SmsStack> {
+  const { config } = options;
+  const logger = options.logger ?? silentLogger;
+  const closers: (() => Promise<void>)[] = [];
+
+  let store: CampaignStore;
+  let ledger: CreditLedger;
+  let pool: pg.Pool | null = null;
+  if (config.DATABASE_URL) {
+    pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 10 });
+    const schema = options.schema ?? 'smsbatch';
+    await migrate(pool, { schema });
+    store = createPostgresStore(pool, { schema });
+    ledger = createPostgresLedger(pool, { schema });
+    const ownPool = pool;
+    closers.push(() => ownPool.end());
+  } else {
+    store = createMemoryStore();
+    ledger = createMemoryLedger();
+  }
+
+  let fake: FakeMitto | null = null;
+  let baseUrl = config.MITTO_API_BASE;
+  let apiKey = config.MITTO_API_KEY;
+  if (!baseUrl) {
+    fake = await startFakeMitto({
+      ...options.fake,
+      ...(options.webhookUrl
+        ? {
+            deliveryReports: {
+              url: options.webhookUrl,
+              headers: config.WEBHOOK_SECRET ? { 'X-Webhook-Token': config.WEBHOOK_SECRET } : {},
+              ...options.fake?.deliveryReports,
+            },
+          }
+        : {}),
+    });
+    baseUrl = fake.url;
+    apiKey = fake.apiKey;
+    const ownFake = fake;
+    closers.push(() => ownFake.close());
+  }
+  if (!apiKey) throw new Error('MITTO_API_KEY is required when MITTO_API_BASE is set');
+  const provider = createMittoClient({ baseUrl, apiKey, logger });
+  closers.push(() => provider.close());
+
+  const limiter = createMemoryRateLimiter({ limits: rateLimitsFromConfig(config) });
+  const queue = createMemoryQueue({
+    concurrency: config.WORKER_CONCURRENCY,
+    laneConcurrency: { test: 2 },
+    logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
+  const pipeline = createSmsPipeline({
+    store,
+    ledger,
+    provider,
+    queue,
+    limiter,
+    ...(options.owners ? { owners: options.owners } : {}),
+    ...(options.subscription ? { subscription: options.subscription } : {}),
+    ...(options.suppression ? { suppression: options.suppression } : {}),
+    logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    options: {
+      useBulk: config.USE_BULK_SMS,
+      ...(config.SMS_BATCH_SIZE ? { batchSize: config.SMS_BATCH_SIZE } : {}),
+      pricing: config.CREDIT_PRICING,
+      ...(config.MITTO_SENDER ? { defaultSender: config.MITTO_SENDER } : {}),
+      ...(config.MITTO_TRAFFIC_ACCOUNT_ID
+        ? { defaultTrafficAccountId: config.MITTO_TRAFFIC_ACCOUNT_ID }
+        : {}),
+      ...(config.PHONE_DEFAULT_COUNTRY ? { defaultCountry: config.PHONE_DEFAULT_COUNTRY } : {}),
+      ...options.pipeline,
+    },
+  });
+  closers.unshift(() => queue.close());
+
+  if (options.role !== 'server') {
+    queue.process(pipeline.handleJob);
+    const every = (ms: number, task: () => Promise<unknown>, what: string) => {
+      const timer = setInterval(() => {
+        task().catch((error) => logger.error({ err: error }, `${what} failed`));
+      }, ms);
+      timer.unref();
+      closers.unshift(async () => clearInterval(timer));
+    };
+    every(RECONCILE_EVERY_MS, pipeline.reconcile, 'reconcile');
+    every(SWEEP_EVERY_MS, pipeline.sweepStatuses, 'status sweep');
+  }
+
+  return {
+    pipeline,
+    store,
+    ledger,
+    limiter,
+    fake,
+    pool,
+    adapters: {
+      store: config.DATABASE_URL ? 'postgres' : 'memory',
+      queue: 'in-process',
+      provider: fake ? `fake Mitto at ${fake.url}` : `Mitto at ${baseUrl}`,
+    },
+    idle: () => queue.onIdle(),
+    async close() {
+      for (const close of closers) await close();
+    },
+  };
+}
