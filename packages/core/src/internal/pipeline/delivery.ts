@@ -46,7 +46,12 @@ export async function receiveDeliveryEvents(
   const now = ctx.clock.now();
   const stored = events.map(
     (event, i): StoredDeliveryEvent => ({
-      ...event,
+      providerMessageId: event.providerMessageId,
+      reference: event.reference,
+      state: event.state,
+      providerStatus: event.providerStatus,
+      reason: event.reason,
+      occurredAt: event.occurredAt,
       key: eventKey(event),
       source,
       raw: raw[i] ?? null,
