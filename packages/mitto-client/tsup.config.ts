@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // p-retry is ESM-only: bundled, so the CommonJS build works without require(esm) interop.
+  noExternal: ['p-retry'],
 });
