@@ -522,9 +522,26 @@ export function createMemoryStore(): MemoryCampaignStore {
   return store;
 }
 
-function newMessageRecord(message: NewMessage): MessageRecord {
+/** Every field spelled out: one hidden class for all messages keeps a large store fast. */
+function newMessageRecord(m: NewMessage): MessageRecord {
   return {
-    ...message,
+    id: m.id,
+    kind: m.kind,
+    campaignId: m.campaignId,
+    ownerId: m.ownerId,
+    seq: m.seq,
+    batchNo: m.batchNo,
+    contactId: m.contactId,
+    phone: m.phone,
+    text: m.text,
+    sender: m.sender,
+    trafficAccountId: m.trafficAccountId,
+    encoding: m.encoding,
+    segments: m.segments,
+    cost: m.cost,
+    status: m.status,
+    error: m.error,
+    isRetryable: m.isRetryable,
     isAccepted: false,
     retryCount: 0,
     attemptId: null,
@@ -533,7 +550,8 @@ function newMessageRecord(message: NewMessage): MessageRecord {
     providerMessageId: null,
     lookupCount: 0,
     lastLookupAt: null,
-    updatedAt: message.createdAt,
+    createdAt: m.createdAt,
+    updatedAt: m.createdAt,
     sentAt: null,
     deliveredAt: null,
     failedAt: null,
