@@ -26,7 +26,10 @@ export default defineConfig({
       project('packages/bullmq-adapter', 'bullmq-adapter'),
       project('packages/express-adapter', 'express-adapter'),
       project('examples/retail-server', 'retail-server'),
-      { extends: true as const, test: { name: 'e2e', root: 'test/e2e', include: ['**/*.test.ts'] } },
+      {
+        extends: true as const,
+        test: { name: 'e2e', root: 'test/e2e', include: ['**/*.test.ts'] },
+      },
     ],
   },
 });
