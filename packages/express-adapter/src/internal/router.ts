@@ -21,7 +21,7 @@ import { createWebhookAuth, createWebhookHandler, type DeliveryReportParser } fr
 /** The pipeline services the routes call: `createSmsPipeline(...)` fits, or a narrower stand-in. */
 export type SmsServices = Pick<
   SmsPipeline,
-  'campaigns' | 'messages' | 'balance' | 'receiveDeliveryReports' | 'refreshCampaignStatuses'
+  'campaigns' | 'messages' | 'balance' | 'receiveDeliveryReports'
 >;
 
 /**
@@ -144,12 +144,8 @@ export function createSmsRouter(options: SmsRouterOptions): Router {
   const campaignsQuery = pageQuery(100);
   owned('get', '/campaigns', async (req, res, ownerId) => {
     const query = parseRequest(campaignsQuery, req.query, 'query');
-    const page = await services.campaigns.list(ownerId, query);
-    // The list carries the same view as GET /campaigns/:id (a status page needs both at once).
-    const items = await Promise.all(
-      page.items.map((campaign) => services.campaigns.status(ownerId, campaign.id)),
-    );
-    res.json({ items: items.map(campaignView), nextCursor: page.nextCursor });
+    const page = await services.campaigns.statuses(ownerId, query);
+    res.json({ items: page.items.map(campaignView), nextCursor: page.nextCursor });
   });
 
   owned('get', '/campaigns/:id', async (req, res, ownerId) => {
@@ -190,23 +186,10 @@ export function createSmsRouter(options: SmsRouterOptions): Router {
     res.status(202).json(await services.campaigns.retryFailed(ownerId, idOf(req)));
   });
 
-  // Lookups take one provider call per `sent` message: they run after the answer, one run per
-  // campaign at a time, so an impatient double click does not double the provider traffic.
-  const refreshing = new Set<string>();
+  // Lookups take one provider call per `sent` message: a worker runs them (one pending refresh
+  // job per campaign), so the HTTP process stays light and a double click costs nothing.
   owned('post', '/campaigns/:id/refresh-statuses', async (req, res, ownerId) => {
-    const campaign = await services.campaigns.get(ownerId, idOf(req));
-    const isRunning = refreshing.has(campaign.id);
-    if (!isRunning) {
-      refreshing.add(campaign.id);
-      services
-        .refreshCampaignStatuses(campaign.id)
-        .then((report) => logger.info({ campaignId: campaign.id, ...report }, 'statuses refreshed'))
-        .catch((error: unknown) =>
-          logger.error({ err: error, campaignId: campaign.id }, 'status refresh failed'),
-        )
-        .finally(() => refreshing.delete(campaign.id));
-    }
-    res.status(202).json({ id: campaign.id, refreshing: true, alreadyRunning: isRunning });
+    res.status(202).json(await services.campaigns.refreshStatuses(ownerId, idOf(req)));
   });
 
   owned(

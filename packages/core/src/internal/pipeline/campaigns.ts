@@ -82,6 +82,40 @@ export function createCampaignService(ctx: Context) {
     return campaign;
   };
 
+  const statusView = async (campaign: CampaignRecord): Promise<CampaignStatusView> => {
+    const unplanned =
+      campaign.plan.done || campaign.status === 'draft'
+        ? 0
+        : campaign.total - campaign.plan.nextSeq;
+    let creditsReserved = 0;
+    let creditsDebited = 0;
+    if (campaign.holdId !== null) {
+      for (let generation = 0; generation <= campaign.holdGeneration; generation++) {
+        const hold = await ctx.ledger.getHold(holdIdOf(campaign.id, generation));
+        if (!hold) continue;
+        creditsDebited += hold.captured;
+        if (!hold.isClosed) creditsReserved += hold.remaining;
+      }
+    }
+    const { counts } = campaign;
+    const isCancelled = campaign.status === 'cancelled';
+    return {
+      id: campaign.id,
+      name: campaign.name,
+      status: campaign.status,
+      total: campaign.total,
+      ...counts,
+      queued: counts.queued + (isCancelled ? 0 : unplanned),
+      cancelled: counts.cancelled + (isCancelled ? unplanned : 0),
+      creditsReserved,
+      creditsDebited,
+      scheduledAt: campaign.scheduledAt,
+      startedAt: campaign.startedAt,
+      finishedAt: campaign.finishedAt,
+      createdAt: campaign.createdAt,
+    };
+  };
+
   /** Moves the campaign from one of `from` to `to`, or says why it cannot. */
   const transition = async (
     campaign: CampaignRecord,
@@ -357,45 +391,30 @@ export function createCampaignService(ctx: Context) {
 
     /** The aggregates of the HTTP contract; recipients not planned yet count as queued. */
     async status(ownerId: string, id: string): Promise<CampaignStatusView> {
-      const campaign = await getOwned(ownerId, id);
-      const unplanned =
-        campaign.plan.done || campaign.status === 'draft'
-          ? 0
-          : campaign.total - campaign.plan.nextSeq;
-      let creditsReserved = 0;
-      let creditsDebited = 0;
-      if (campaign.holdId !== null) {
-        for (let generation = 0; generation <= campaign.holdGeneration; generation++) {
-          const hold = await ctx.ledger.getHold(holdIdOf(id, generation));
-          if (!hold) continue;
-          creditsDebited += hold.captured;
-          if (!hold.isClosed) creditsReserved += hold.remaining;
-        }
-      }
-      const { counts } = campaign;
-      return {
-        id,
-        name: campaign.name,
-        status: campaign.status,
-        total: campaign.total,
-        ...counts,
-        queued: counts.queued + (campaign.status === 'cancelled' ? 0 : unplanned),
-        cancelled: counts.cancelled + (campaign.status === 'cancelled' ? unplanned : 0),
-        creditsReserved,
-        creditsDebited,
-        scheduledAt: campaign.scheduledAt,
-        startedAt: campaign.startedAt,
-        finishedAt: campaign.finishedAt,
-        createdAt: campaign.createdAt,
-      };
+      return statusView(await getOwned(ownerId, id));
     },
 
-    async list(ownerId: string, query: { limit?: number; cursor?: string | null } = {}) {
-      return ctx.store.listCampaigns({
+    /** A page of the owner's campaigns as status views, newest first. */
+    async statuses(
+      ownerId: string,
+      query: { limit?: number; cursor?: string | null } = {},
+    ): Promise<Page<CampaignStatusView>> {
+      const page = await ctx.store.listCampaigns({
         ownerId,
         limit: clampLimit(query.limit),
         cursor: query.cursor ?? null,
       });
+      return { items: await Promise.all(page.items.map(statusView)), nextCursor: page.nextCursor };
+    },
+
+    /**
+     * Asks a worker to look up the campaign's `sent` messages now (a `refresh` job); one such job
+     * per campaign is pending at a time.
+     */
+    async refreshStatuses(ownerId: string, id: string): Promise<{ id: string }> {
+      await getOwned(ownerId, id);
+      await ctx.queue.enqueue([{ kind: 'refresh', id: `refresh-${id}`, data: { campaignId: id } }]);
+      return { id };
     },
 
     async messages(
