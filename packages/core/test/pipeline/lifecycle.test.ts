@@ -203,6 +203,26 @@ describe('campaign lifecycle', () => {
     });
   });
 
+  it('refreshes on request through a refresh job, and lists status views a page at a time', async () => {
+    const h = createHarness();
+    const owner = await h.owner(100);
+    const first = await h.campaign(owner, 2);
+    const second = await h.campaign(owner, 3);
+    for (const c of [first, second]) await h.pipeline.campaigns.enqueue(owner, c.id);
+    await h.drain();
+    await h.pipeline.campaigns.refreshStatuses(owner, second.id);
+    await h.drain();
+    const page = await h.pipeline.campaigns.statuses(owner, { limit: 1 });
+    expect(page.items).toEqual([
+      expect.objectContaining({ id: second.id, delivered: 3, creditsDebited: 3 }),
+    ]);
+    const rest = await h.pipeline.campaigns.statuses(owner, { limit: 1, cursor: page.nextCursor });
+    expect(rest.items).toEqual([expect.objectContaining({ id: first.id, sent: 2 })]);
+    await expect(h.pipeline.campaigns.refreshStatuses('intruder', first.id)).rejects.toMatchObject({
+      code: 'not_found',
+    });
+  });
+
   it('plans a campaign in many chunks with flat batches and dedupes across chunks', async () => {
     const h = createHarness({ options: { batchSize: 10, planChunkBatches: 2, planReadSize: 7 } });
     const owner = await h.owner(1000);
