@@ -1,0 +1,12 @@
+// The migrations shipped with the package, in order. They are TypeScript strings rather than
+// .sql files so that the bundler carries them into dist with no copy step.
+
+import initial from './001-initial.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];
