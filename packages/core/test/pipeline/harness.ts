@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import {
   type CampaignStore,
+  type CreditLedger,
   createMemoryLedger,
   createMemoryQueue,
   createMemoryStore,
@@ -126,6 +127,7 @@ export interface HarnessOptions {
   options?: PipelineOptions;
   limiter?: RateLimiter;
   wrapStore?: (store: CampaignStore) => CampaignStore;
+  wrapLedger?: (ledger: CreditLedger) => CreditLedger;
   concurrency?: number;
   /** False: jobs wait in the queue until a test runs them (`runJobs`), as if no worker ran. */
   process?: boolean;
@@ -134,7 +136,8 @@ export interface HarnessOptions {
 export function createHarness(setup: HarnessOptions = {}) {
   const memoryStore = createMemoryStore();
   const store = setup.wrapStore ? setup.wrapStore(memoryStore) : memoryStore;
-  const ledger = createMemoryLedger();
+  const memoryLedger = createMemoryLedger();
+  const ledger = setup.wrapLedger ? setup.wrapLedger(memoryLedger) : memoryLedger;
   const queue = createMemoryQueue({
     concurrency: setup.concurrency ?? 4,
     laneConcurrency: { test: 1 },

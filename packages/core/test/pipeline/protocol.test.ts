@@ -3,7 +3,7 @@
 // what the provider accepted, nothing left reserved once settled).
 
 import { describe, expect, it } from 'vitest';
-import type { CampaignStore } from '../../src/index.js';
+import type { CampaignStore, CreditLedger } from '../../src/index.js';
 import { createHarness, maybeSent, notSent } from './harness.js';
 
 describe('send protocol', () => {
@@ -196,6 +196,44 @@ describe('send protocol', () => {
       delivered: 6,
       creditsDebited: 6,
     });
+    await h.expectInvariants(owner, campaign.id);
+  });
+
+  it('settles only after a lost capture is repaired, never racing a capture on its way', async () => {
+    let failCapture = true;
+    const h = createHarness({
+      options: { staleAfterMs: 30_000 },
+      wrapLedger: (ledger): CreditLedger => ({
+        ...ledger,
+        capture: async (...args) => {
+          if (failCapture) {
+            failCapture = false;
+            throw new Error('ledger unavailable');
+          }
+          return ledger.capture(...args);
+        },
+      }),
+    });
+    const owner = await h.owner(100);
+    const campaign = await h.campaign(owner, 8);
+    await h.pipeline.campaigns.enqueue(owner, campaign.id);
+    await h.drain();
+    // Everything was sent, but its capture failed: the campaign must not release the hold yet.
+    expect(await h.pipeline.reconcile()).toMatchObject({ campaignsSettled: 0 });
+    expect(await h.pipeline.campaigns.status(owner, campaign.id)).toMatchObject({
+      status: 'sending',
+      sent: 8,
+      creditsDebited: 0,
+      creditsReserved: 8,
+    });
+    h.advance(31_000);
+    expect(await h.pipeline.reconcile()).toMatchObject({ campaignsSettled: 1 });
+    expect(await h.pipeline.campaigns.status(owner, campaign.id)).toMatchObject({
+      status: 'completed',
+      creditsDebited: 8,
+      creditsReserved: 0,
+    });
+    expect(await h.ledger.balance(owner)).toEqual({ balance: 92, reserved: 0, available: 92 });
     await h.expectInvariants(owner, campaign.id);
   });
 

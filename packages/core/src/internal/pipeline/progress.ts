@@ -84,13 +84,23 @@ export function isSettleable(campaign: CampaignRecord): boolean {
   return queued + sending + unknown === 0;
 }
 
-/** Settles the campaign if it can be; idempotent, so any step may call it. */
-export async function settleIfDone(ctx: Context, campaignId: string): Promise<boolean> {
+/**
+ * Settles the campaign if it can be; idempotent, so any step may call it. While the provider
+ * accepted more than the hold captured, a capture is usually on its way (a step between its
+ * store write and its ledger call), so the campaign waits for it. Only the reconciler passes
+ * `repairAfterQuietMs`: once no batch of the campaign moved for that long, the missing capture
+ * was lost (a crash, a failed ledger call) and settlement makes it.
+ */
+export async function settleIfDone(
+  ctx: Context,
+  campaignId: string,
+  options: { repairAfterQuietMs?: number } = {},
+): Promise<boolean> {
   const campaign = await ctx.store.getCampaign(campaignId);
   if (!campaign || !isSettleable(campaign)) return false;
   const log = ctx.logger.child({ campaignId, ownerId: campaign.ownerId });
-  if (campaign.holdId !== null) {
-    await reconcileHold(ctx, campaign, log);
+  if (campaign.holdId !== null && !(await reconcileHold(ctx, campaign, log, options))) {
+    return false;
   }
   const finalStatus =
     campaign.status === 'cancelled'
@@ -112,10 +122,15 @@ export async function settleIfDone(ctx: Context, campaignId: string): Promise<bo
 }
 
 /**
- * Captures whatever the provider accepted that the hold did not capture yet (a ledger call that
- * failed after its messages were stored), then releases the rest and closes the hold.
+ * Brings the hold in line with what the provider accepted, then releases the rest and closes it.
+ * Returns false (and changes nothing) while a capture may still be on its way.
  */
-async function reconcileHold(ctx: Context, campaign: CampaignRecord, log: Context['logger']) {
+async function reconcileHold(
+  ctx: Context,
+  campaign: CampaignRecord,
+  log: Context['logger'],
+  options: { repairAfterQuietMs?: number },
+): Promise<boolean> {
   const holdId = campaign.holdId!;
   let captured = 0;
   for (let generation = 0; generation <= campaign.holdGeneration; generation++) {
@@ -125,8 +140,12 @@ async function reconcileHold(ctx: Context, campaign: CampaignRecord, log: Contex
   const owed = campaign.acceptedCost - captured;
   const meta = { campaignId: campaign.id };
   if (owed > 0) {
+    if (options.repairAfterQuietMs === undefined) return false;
+    const lastMove = await lastBatchMove(ctx, campaign);
+    if (ctx.clock.now() - lastMove < options.repairAfterQuietMs) return false;
     log.warn({ owed }, 'capturing accepted messages the hold missed');
-    await ctx.ledger.capture(holdId, owed, `${holdId}-settle-cap`, {
+    ctx.metrics.increment('smsbatch_ledger_repairs_total');
+    await ctx.ledger.capture(holdId, owed, `${holdId}-settle-cap-${captured}`, {
       ...meta,
       reason: 'settlement',
     });
@@ -139,4 +158,17 @@ async function reconcileHold(ctx: Context, campaign: CampaignRecord, log: Contex
     { entryId: `${holdId}-settle-rel` },
     { ...meta, reason: 'settlement' },
   );
+  return true;
+}
+
+/** When a message of the campaign last changed (every transition touches its batch). */
+async function lastBatchMove(ctx: Context, campaign: CampaignRecord): Promise<number> {
+  let latest = campaign.updatedAt;
+  let cursor: string | null = null;
+  do {
+    const page = await ctx.store.listBatches(campaign.id, { limit: 1000, cursor });
+    for (const batch of page.items) latest = Math.max(latest, batch.updatedAt);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return latest;
 }

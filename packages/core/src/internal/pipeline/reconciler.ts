@@ -38,8 +38,17 @@ export async function reconcile(ctx: Context): Promise<ReconcileReport> {
     });
     for (const campaign of page.items) {
       if (campaign.finishedAt !== null) continue;
-      report.jobsRequeued += await recoverCampaign(ctx, campaign);
-      if (await settleIfDone(ctx, campaign.id)) report.campaignsSettled += 1;
+      try {
+        report.jobsRequeued += await recoverCampaign(ctx, campaign);
+        const repairAfterQuietMs = ctx.options.staleAfterMs;
+        if (await settleIfDone(ctx, campaign.id, { repairAfterQuietMs })) {
+          report.campaignsSettled += 1;
+        }
+      } catch (error) {
+        // One campaign's trouble must not stop the pass for the others; the next pass retries.
+        ctx.logger.error({ err: error, campaignId: campaign.id }, 'reconciling a campaign failed');
+        ctx.metrics.increment('smsbatch_reconcile_errors_total');
+      }
     }
     cursor = page.nextCursor;
   } while (cursor !== null);
