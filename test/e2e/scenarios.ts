@@ -35,7 +35,9 @@ export async function waitFor<T>(
 }
 
 /** Waits until the campaign settled and every delivery report arrived. */
-export async function settled(stack: E2eStack, ownerId: string, campaignId: string) {
+export type StackView = Pick<E2eStack, 'pipeline' | 'store' | 'ledger' | 'fake'>;
+
+export async function settled(stack: StackView, ownerId: string, campaignId: string) {
   const view = await waitFor(
     () => stack.pipeline.campaigns.status(ownerId, campaignId),
     (v) => v.finishedAt !== null,
@@ -45,7 +47,7 @@ export async function settled(stack: E2eStack, ownerId: string, campaignId: stri
   return view;
 }
 
-async function allMessages(stack: E2eStack, campaignId: string): Promise<MessageRecord[]> {
+async function allMessages(stack: StackView, campaignId: string): Promise<MessageRecord[]> {
   const out: MessageRecord[] = [];
   let cursor: string | null = null;
   do {
@@ -57,7 +59,7 @@ async function allMessages(stack: E2eStack, campaignId: string): Promise<Message
 }
 
 /** The promises, checked against the fake's own record of what it accepted. */
-export async function expectInvariants(stack: E2eStack, ownerId: string, campaignId: string) {
+export async function expectInvariants(stack: StackView, ownerId: string, campaignId: string) {
   expect(stack.fake.duplicates()).toMatchObject({ byReference: 0, byDestinationAndText: 0 });
   const messages = await allMessages(stack, campaignId);
   const byId = new Map(messages.map((m) => [m.id, m]));
