@@ -52,21 +52,12 @@ export function createMemoryStore(): MemoryCampaignStore {
   const campaigns = new Map<string, CampaignState>();
   const messages = new Map<string, MessageRecord>();
   const byProviderId = new Map<string, string>();
-  /** Messages per status, in the order they entered it (so oldest `updatedAt` first). */
-  const byStatus = new Map<MessageStatus, Set<MessageRecord>>();
+  /** Test sends, apart: maintenance scans for them must not walk every campaign message. */
+  const testMessages = new Set<MessageRecord>();
   const events = new Map<string, StoredDeliveryEvent>();
   const pendingEvents = new Set<StoredDeliveryEvent>();
   let campaignSeq = 0;
   const campaignOrder = new Map<string, number>();
-
-  const statusSet = (status: MessageStatus) => {
-    let set = byStatus.get(status);
-    if (!set) {
-      set = new Set();
-      byStatus.set(status, set);
-    }
-    return set;
-  };
 
   const stateOf = (campaignId: string) => {
     const state = campaigns.get(campaignId);
@@ -95,8 +86,6 @@ export function createMemoryStore(): MemoryCampaignStore {
         batch.updatedAt = now;
       }
     }
-    statusSet(from).delete(message);
-    statusSet(to).add(message);
     message.status = to;
     message.updatedAt = now;
     if (to === 'skipped' && message.campaignId !== null) {
@@ -204,7 +193,6 @@ export function createMemoryStore(): MemoryCampaignStore {
         const message = newMessageRecord(fresh);
         messages.set(message.id, message);
         state.messages.push(message);
-        statusSet(message.status).add(message);
         record.counts[message.status] += 1;
         if (message.status !== 'skipped') state.phones.set(message.phone, message.id);
         if (message.batchNo !== null) {
@@ -286,7 +274,7 @@ export function createMemoryStore(): MemoryCampaignStore {
       for (const message of fresh) {
         const record = newMessageRecord(message);
         messages.set(record.id, record);
-        statusSet(record.status).add(record);
+        testMessages.add(record);
       }
     },
 
@@ -323,10 +311,18 @@ export function createMemoryStore(): MemoryCampaignStore {
     },
 
     async scanMessages(scan: MessageScan) {
-      const out: MessageRecord[] = [];
-      for (const message of statusSet(scan.status)) {
-        if (out.length >= scan.limit) break;
-        if (scan.updatedBefore !== undefined && message.updatedAt >= scan.updatedBefore) break;
+      // No per-status index: keeping one costs every message two set updates per transition,
+      // while maintenance scans are rare and walk a single pass.
+      const source =
+        scan.kind === 'test'
+          ? testMessages
+          : scan.campaignId !== undefined
+            ? (campaigns.get(scan.campaignId)?.messages ?? [])
+            : messages.values();
+      const found: MessageRecord[] = [];
+      for (const message of source) {
+        if (message.status !== scan.status) continue;
+        if (scan.updatedBefore !== undefined && message.updatedAt >= scan.updatedBefore) continue;
         if (scan.campaignId !== undefined && message.campaignId !== scan.campaignId) continue;
         if (scan.kind !== undefined && message.kind !== scan.kind) continue;
         if (
@@ -344,9 +340,10 @@ export function createMemoryStore(): MemoryCampaignStore {
         }
         if (scan.maxLookups !== undefined && message.lookupCount >= scan.maxLookups) continue;
         if (scan.bulkId !== undefined && message.bulkId !== scan.bulkId) continue;
-        out.push({ ...message });
+        found.push(message);
       }
-      return out;
+      if (found.length > scan.limit) found.sort((a, b) => a.updatedAt - b.updatedAt);
+      return found.slice(0, scan.limit).map((m) => ({ ...m }));
     },
 
     async claimMessages(target: ClaimTarget, { attemptId, leaseUntil, now }: ClaimOptions) {
@@ -492,6 +489,7 @@ export function createMemoryStore(): MemoryCampaignStore {
     },
 
     async listPendingDeliveryEvents({ references, providerMessageIds, receivedBefore, limit }) {
+      if (pendingEvents.size === 0) return [];
       const refs = new Set(references ?? []);
       const providerIds = new Set(providerMessageIds ?? []);
       const out: StoredDeliveryEvent[] = [];

@@ -108,3 +108,16 @@ async function applyHoldMoves(ctx: Context, move: HoldMoves, step: string): Prom
     ctx.logger.error({ err: error, ...move }, 'ledger update failed; left to settlement');
   }
 }
+
+/** `smsbatch_messages_total` by new status: one call per status, not one per message. */
+export function countTransitions(
+  ctx: Context,
+  applied: readonly AppliedTransition[],
+  via: 'send' | 'report' | 'reconciler',
+): void {
+  const byStatus = new Map<string, number>();
+  for (const t of applied) byStatus.set(t.to, (byStatus.get(t.to) ?? 0) + 1);
+  for (const [status, count] of byStatus) {
+    ctx.metrics.increment('smsbatch_messages_total', count, { status, via });
+  }
+}

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { isTransitionAllowed, type MessageStatus } from '../domain/status.js';
 import type { DeliveryEvent, MessageRecord, StoredDeliveryEvent } from '../domain/types.js';
 import type { MessageTransition } from '../ports/campaign-store.js';
-import { settleCredits, stepId } from './accounting.js';
+import { countTransitions, settleCredits, stepId } from './accounting.js';
 import type { Context } from './context.js';
 
 /** Messages in these statuses have no stored send result yet: their events wait. */
@@ -139,9 +139,7 @@ export async function processDeliveryEvents(
   for (const t of applied) processed.push(...(keysByMessage.get(t.id) ?? []));
   pending += transitions.length - applied.length;
   await ctx.store.markDeliveryEventsProcessed(processed, { now });
-  for (const t of applied) {
-    ctx.metrics.increment('smsbatch_messages_total', 1, { status: t.to, via: 'report' });
-  }
+  countTransitions(ctx, applied, 'report');
   return { applied: applied.length, pending };
 }
 

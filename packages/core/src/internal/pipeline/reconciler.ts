@@ -7,7 +7,7 @@
 import type { CampaignRecord, MessageRecord } from '../domain/types.js';
 import type { MessageTransition } from '../ports/campaign-store.js';
 import type { JobSpec } from '../ports/job-queue.js';
-import { settleCredits, stepId } from './accounting.js';
+import { countTransitions, settleCredits, stepId } from './accounting.js';
 import { batchJob, type Context, planJob, randomToken, testJob } from './context.js';
 import { processDeliveryEvents } from './delivery.js';
 import { closeBatchIfDone, jobsForBatches, releaseNext, settleIfDone } from './progress.js';
@@ -58,7 +58,7 @@ export async function reconcile(ctx: Context): Promise<ReconcileReport> {
 
 /** A worker that died mid-send leaves `sending` messages: past their lease they are `unknown`. */
 async function expireLeases(ctx: Context): Promise<number> {
-  return sweep(ctx, { status: 'sending', leaseExpiredBefore: ctx.clock.now() }, 'unknown', (m) => ({
+  return sweep(ctx, { status: 'sending', leaseExpiredBefore: ctx.clock.now() }, (m) => ({
     id: m.id,
     from: 'sending',
     ...(m.attemptId !== null ? { attemptId: m.attemptId } : {}),
@@ -70,7 +70,7 @@ async function expireLeases(ctx: Context): Promise<number> {
 /** No report came for an ambiguous send within the window: it is failed and not charged. */
 async function failUnconfirmed(ctx: Context): Promise<number> {
   const cutoff = ctx.clock.now() - ctx.options.unconfirmedAfterMs;
-  return sweep(ctx, { status: 'unknown', updatedBefore: cutoff }, 'failed', (m) => ({
+  return sweep(ctx, { status: 'unknown', updatedBefore: cutoff }, (m) => ({
     id: m.id,
     from: 'unknown',
     to: 'failed',
@@ -83,7 +83,6 @@ async function sweep(
   scan:
     | { status: 'sending'; leaseExpiredBefore: number }
     | { status: 'unknown'; updatedBefore: number },
-  to: MessageTransition['to'],
   transition: (message: MessageRecord) => MessageTransition,
 ): Promise<number> {
   let total = 0;
@@ -95,10 +94,7 @@ async function sweep(
     });
     await settleCredits(ctx, applied, stepId(`rec-${scan.status}`, applied));
     total += applied.length;
-    ctx.metrics.increment('smsbatch_messages_total', applied.length, {
-      status: to,
-      via: 'reconciler',
-    });
+    countTransitions(ctx, applied, 'reconciler');
     if (found.length < ctx.options.scanLimit) return total;
   }
 }

@@ -10,7 +10,7 @@ import type {
   SendOutcome,
   SmsProvider,
 } from '../ports/sms-provider.js';
-import { settleCredits } from './accounting.js';
+import { countTransitions, settleCredits } from './accounting.js';
 import { backoffMs, type Context, randomToken } from './context.js';
 import { processPendingFor } from './delivery.js';
 import { ownerKey, trafficAccountKey } from './rate-keys.js';
@@ -141,9 +141,7 @@ export async function sendAndRecord(
   const applied = await record(ctx, transitions, attemptId, log);
   if (applied === null) return result;
   result.requeued = applied.filter((t) => t.to === 'queued').length;
-  for (const t of applied) {
-    ctx.metrics.increment('smsbatch_messages_total', 1, { status: t.to, via: 'send' });
-  }
+  countTransitions(ctx, applied, 'send');
   await settleCredits(ctx, applied, attemptId);
   if (outcome.kind === 'answered') {
     await processPendingFor(
