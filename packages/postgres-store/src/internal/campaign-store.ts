@@ -35,6 +35,9 @@ export interface PostgresStoreOptions {
 const RECIPIENT_CHUNK = 10_000;
 
 /** Rethrows a unique or foreign-key violation as the port's ConflictError. */
+/** Rolls a chunk's transaction back when its compare-and-set failed. */
+class StaleChunk extends Error {}
+
 function conflictOr(error: unknown, message: (constraint: string | null) => string): never {
   if (isPostgresStoreError(error) && (error.sqlState === '23505' || error.sqlState === '23503')) {
     throw new ConflictError(message(error.constraint));
@@ -128,10 +131,19 @@ export function createPostgresStore(pool: Pool, options: PostgresStoreOptions): 
     },
 
     async appendPlanChunk(chunk) {
+      if ((await db.run(sql.checkPlan(chunk))).length === 0) return false;
       try {
-        const rows = await db.run(sql.appendPlanChunk(chunk));
-        return rows.length > 0;
+        return await db.transaction(async (tx) => {
+          await tx.run(sql.insertPlanChunk(chunk));
+          if ((await tx.run(sql.advancePlan(chunk))).length > 0) return true;
+          throw new StaleChunk();
+        });
       } catch (error) {
+        if (error instanceof StaleChunk) return false;
+        // A planner racing us inserted the same rows first: that is a stale chunk too.
+        if (isPostgresStoreError(error) && error.sqlState === '23505') {
+          if ((await db.run(sql.checkPlan(chunk))).length === 0) return false;
+        }
         conflictOr(error, (constraint) =>
           constraint?.endsWith('phone_idx')
             ? `a message of the chunk has a phone already taken in campaign ${chunk.campaignId}`
@@ -142,7 +154,7 @@ export function createPostgresStore(pool: Pool, options: PostgresStoreOptions): 
 
     async releaseBatches(campaignId, window) {
       const rows = await db.transaction(async (tx) => {
-        const locked = await tx.run(sql.lockCampaign(campaignId));
+        const locked = await tx.run(sql.lockReleases(campaignId));
         if (locked.length === 0) throw new ConflictError(`campaign ${campaignId} not found`);
         return tx.run(sql.releaseBatches(campaignId, window));
       });

@@ -384,8 +384,44 @@ batch_counts AS (
      * One statement: the compare-and-set on the campaign's cursor and status gates every insert
      * (they select from `cas`), so a moved cursor writes nothing. Returns one row when applied.
      */
-    appendPlanChunk: (chunk: PlanChunk): Statement => {
+    /**
+     * A chunk's messages and closed batches. Runs first in the chunk's transaction and takes no
+     * lock on the campaign or its counters, so sends of the same campaign are not held up while
+     * thousands of rows go in; `advancePlan` then commits the chunk or rolls it back.
+     */
+    insertPlanChunk: (chunk: PlanChunk): Statement => ({
+      text: `WITH inserted AS (
+          ${messageInsert(6)}
+          RETURNING id
+        ),
+        new_batches AS (
+          INSERT INTO ${batches} (campaign_id, batch_no, size, segments, cost, status,
+            count_queued, created_at, updated_at)
+          SELECT $1, u.batch_no, u.size, u.segments, u.cost, 'planned', u.size, $2, $2
+          FROM unnest($3::int[], $4::int[], $5::int[], $24::bigint[])
+            AS u(batch_no, size, segments, cost)
+        )
+        SELECT count(*)::int AS count FROM inserted`,
+      values: [
+        chunk.campaignId,
+        // Batches take the time of the chunk's first message.
+        chunk.messages[0]?.createdAt ?? 0,
+        chunk.batches.map((b) => b.batchNo),
+        chunk.batches.map((b) => b.size),
+        chunk.batches.map((b) => b.segments),
+        ...messageValues(chunk.messages),
+        chunk.batches.map((b) => b.cost),
+      ],
+    }),
+
+    /**
+     * The chunk's compare-and-set: advances the plan cursor if it still equals the expected one
+     * and the status allows it, and adds the chunk's messages to the counters. No row back: the
+     * transaction must roll back.
+     */
+    advancePlan: (chunk: PlanChunk): Statement => {
       const { expected, next } = chunk;
+      const queued = chunk.messages.filter((m) => m.status === 'queued').length;
       return {
         text: `WITH cas AS (
             UPDATE ${campaigns} SET plan_next_seq = $2, plan_planned = $3, plan_chunk_no = $4,
@@ -393,25 +429,12 @@ batch_counts AS (
             WHERE id = $1 AND status = ANY($7::text[]) AND plan_next_seq = $8
               AND plan_planned = $9 AND plan_chunk_no = $10 AND plan_planned_cost = $11
               AND plan_done = $12
-            RETURNING id, updated_at
-          ),
-          inserted AS (
-            ${messageInsert(18)}
-            WHERE EXISTS (SELECT 1 FROM cas)
-            RETURNING campaign_id, NULL::text AS from_status, status AS to_status, cost,
-              false AS accepted_now
-          ),
-          ${campaignCounters('inserted')},
-          new_batches AS (
-            INSERT INTO ${batches} (campaign_id, batch_no, size, segments, cost, status,
-              count_queued, created_at, updated_at)
-            SELECT cas.id, u.batch_no, u.size, u.segments, u.cost, 'planned', u.size,
-              coalesce($13::bigint, cas.updated_at), coalesce($13::bigint, cas.updated_at)
-            FROM unnest($14::int[], $15::int[], $16::int[], $17::bigint[])
-              AS u(batch_no, size, segments, cost)
-            CROSS JOIN cas
+            RETURNING id
           )
-          SELECT id FROM cas`,
+          UPDATE ${counters} c SET count_queued = c.count_queued + $13,
+            count_skipped = c.count_skipped + $14
+          FROM cas WHERE c.campaign_id = cas.id
+          RETURNING c.campaign_id`,
         values: [
           chunk.campaignId,
           next.nextSeq,
@@ -425,26 +448,44 @@ batch_counts AS (
           expected.chunkNo,
           expected.plannedCost,
           expected.done,
-          // Batches take the time of the chunk's first message, else the campaign's updatedAt.
-          chunk.messages[0]?.createdAt ?? null,
-          chunk.batches.map((b) => b.batchNo),
-          chunk.batches.map((b) => b.size),
-          chunk.batches.map((b) => b.segments),
-          chunk.batches.map((b) => b.cost),
-          ...messageValues(chunk.messages),
+          queued,
+          chunk.messages.length - queued,
+        ],
+      };
+    },
+
+    /** Whether the campaign's plan cursor and status still allow the chunk (no lock taken). */
+    checkPlan: (chunk: PlanChunk): Statement => {
+      const { expected } = chunk;
+      return {
+        text: `SELECT id FROM ${campaigns}
+          WHERE id = $1 AND status = ANY($2::text[]) AND plan_next_seq = $3 AND plan_planned = $4
+            AND plan_chunk_no = $5 AND plan_planned_cost = $6 AND plan_done = $7`,
+        values: [
+          chunk.campaignId,
+          chunk.ifStatus,
+          expected.nextSeq,
+          expected.planned,
+          expected.chunkNo,
+          expected.plannedCost,
+          expected.done,
         ],
       };
     },
 
     // batches
 
-    /** Serialises releases of one campaign; returns no row when the campaign is missing. */
-    lockCampaign: (campaignId: string): Statement => ({
-      text: `SELECT id FROM ${campaigns} WHERE id = $1 FOR NO KEY UPDATE`,
+    /**
+     * Serialises releases of one campaign with a transaction-scoped advisory lock rather than
+     * the campaign row, which a planner's chunk may hold; no row back when the campaign is missing.
+     */
+    lockReleases: (campaignId: string): Statement => ({
+      text: `SELECT id FROM (SELECT pg_advisory_xact_lock(hashtextextended('smsbatch-release:' || $1, 0))) l,
+        LATERAL (SELECT id FROM ${campaigns} WHERE id = $1) c`,
       values: [campaignId],
     }),
 
-    /** Run after `lockCampaign` in the same transaction, so the in-flight count is current. */
+    /** Run after `lockReleases` in the same transaction, so the in-flight count is current. */
     releaseBatches: (campaignId: string, window: number): Statement => ({
       text: `WITH room AS (
           SELECT greatest($2::int - count(*), 0) AS n FROM ${batches}

@@ -128,6 +128,15 @@ const chunkMessages = Array.from({ length: 2_000 }, (_, i) =>
   newMessage('c0', PER_CAMPAIGN + i, { batchNo: 10 + Math.floor(i / BATCH_SIZE) }),
 );
 
+const planChunk = {
+  campaignId: 'c0',
+  expected: { nextSeq: 0, planned: 0, chunkNo: 0, plannedCost: 0, done: false },
+  ifStatus: ['sending'] as const,
+  next: { nextSeq: 2_000, planned: 2_000, chunkNo: 1, plannedCost: 2_000, done: false },
+  messages: chunkMessages,
+  batches: [{ batchNo: 10, size: 500, segments: 500, cost: 500 }],
+};
+
 const cases: Cases = {
   insertCampaign: [[newCampaign('new-campaign')]],
   selectCampaign: [['c1']],
@@ -154,19 +163,10 @@ const cases: Cases = {
   ],
   readRecipients: [['c1', 0, 5_000]],
   findTakenPhones: [['c0', chunkMessages.map((m) => m.phone)]],
-  appendPlanChunk: [
-    [
-      {
-        campaignId: 'c0',
-        expected: { nextSeq: 0, planned: 0, chunkNo: 0, plannedCost: 0, done: false },
-        ifStatus: ['sending'],
-        next: { nextSeq: 2_000, planned: 2_000, chunkNo: 1, plannedCost: 2_000, done: false },
-        messages: chunkMessages,
-        batches: [{ batchNo: 10, size: 500, segments: 500, cost: 500 }],
-      },
-    ],
-  ],
-  lockCampaign: [['c5']],
+  insertPlanChunk: [[planChunk]],
+  advancePlan: [[planChunk]],
+  checkPlan: [[planChunk]],
+  lockReleases: [['c5']],
   releaseBatches: [['c5', 8]],
   selectBatch: [['c5', 3]],
   listBatches: [

@@ -93,9 +93,11 @@ describePg('transient failures', () => {
     const locker = await db.pool.connect();
     try {
       await locker.query('BEGIN');
-      await locker.query(`SELECT 1 FROM "${db.schema}".campaigns WHERE id = $1 FOR UPDATE`, [
-        campaign.id,
-      ]);
+      // The lock releases of one campaign serialise on.
+      await locker.query(
+        `SELECT pg_advisory_xact_lock(hashtextextended('smsbatch-release:' || $1, 0))`,
+        [campaign.id],
+      );
       const release = store.releaseBatches(campaign.id, 2);
       await waitForLockWaiter();
       await terminate(`wait_event_type = 'Lock'`);
