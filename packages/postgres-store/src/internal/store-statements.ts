@@ -183,7 +183,12 @@ campaign_counts AS (
 )`;
 
   /** Batch counts moved by the rows of `source`; touched batches get `updated_at = now`. */
-  const batchCounters = (source: string, now: string, statusExpression?: string) => `
+  const batchCounters = (
+    source: string,
+    now: string,
+    statusExpression?: string,
+    extraSet?: string,
+  ) => `
 batch_delta AS (
   SELECT campaign_id, batch_no, ${deltaColumns()}
   FROM ${source} WHERE campaign_id IS NOT NULL AND batch_no IS NOT NULL
@@ -192,6 +197,7 @@ batch_delta AS (
 batch_counts AS (
   UPDATE ${batches} b SET ${addDeltas('b')}, updated_at = ${now}
     ${statusExpression ? `, status = ${statusExpression}` : ''}
+    ${extraSet ? `, ${extraSet}` : ''}
   FROM batch_delta d WHERE b.campaign_id = d.campaign_id AND b.batch_no = d.batch_no
 )`;
 
@@ -670,7 +676,7 @@ batch_counts AS (
             'sending'::text AS to_status, false AS accepted_now
         ),
         ${campaignCounters('moved')},
-        ${batchCounters('moved', '$5')}
+        ${batchCounters('moved', '$5', "'sending'", 'attempts = b.attempts + 1')}
         SELECT ${CLAIM_COLUMNS} FROM moved ORDER BY seq`,
       values: [campaignId, batchNo, o.attemptId, o.leaseUntil, o.now],
     }),
@@ -684,7 +690,7 @@ batch_counts AS (
             'sending'::text AS to_status, false AS accepted_now
         ),
         ${campaignCounters('moved')},
-        ${batchCounters('moved', '$4')}
+        ${batchCounters('moved', '$4', "'sending'")}
         SELECT ${CLAIM_COLUMNS} FROM moved ORDER BY array_position($1::text[], id)`,
       values: [ids, o.attemptId, o.leaseUntil, o.now],
     }),

@@ -355,7 +355,7 @@ describePg('postgres store', () => {
       expect(truth.campaign).toMatchObject({ sending: 10, cancelled: 15, queued: 0 });
       expect((await store.getCampaign(campaign.id))?.counts).toEqual(truth.campaign);
       const batches = (await store.listBatches(campaign.id, { limit: 10 })).items;
-      expect(batches.map((b) => b.status)).toEqual(['queued', 'cancelled']);
+      expect(batches.map((b) => b.status)).toEqual(['sending', 'cancelled']);
     });
 
     it('requeues retryable failures only and recounts their batches', async () => {

@@ -370,9 +370,15 @@ export function describeCampaignStore(
         expect(await claimBatch(campaign.id, 1)).toEqual([]);
         const c = await store().getCampaign(campaign.id);
         expect(c?.counts).toMatchObject({ queued: 2, sending: 2 });
-        expect((await store().getBatch(campaign.id, 1))?.counts).toMatchObject({
-          queued: 0,
-          sending: 2,
+        expect(await store().getBatch(campaign.id, 1)).toMatchObject({
+          status: 'sending',
+          attempts: 1,
+          updatedAt: T0 + 1,
+          counts: { queued: 0, sending: 2 },
+        });
+        expect(await store().getBatch(campaign.id, 0)).toMatchObject({
+          status: 'planned',
+          attempts: 0,
         });
       });
 
@@ -538,7 +544,7 @@ export function describeCampaignStore(
           cost: messages.slice(2).reduce((s, m) => s + m.cost, 0),
         });
         const batches = (await store().listBatches(campaign.id, { limit: 10 })).items;
-        expect(batches.map((b) => b.status)).toEqual(['queued', 'cancelled', 'cancelled']);
+        expect(batches.map((b) => b.status)).toEqual(['sending', 'cancelled', 'cancelled']);
         expect((await store().getCampaign(campaign.id))?.counts).toEqual({
           ...emptyCounts(),
           sending: 2,

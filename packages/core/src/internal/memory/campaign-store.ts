@@ -372,6 +372,17 @@ export function createMemoryStore(): MemoryCampaignStore {
           retryCount: message.retryCount,
         });
       }
+      if (claimed.length > 0) {
+        const state = campaigns.get(claimed[0]!.campaignId ?? '');
+        const batchNo = claimed[0]!.batchNo;
+        const batch = batchNo === null ? undefined : state?.batches.get(batchNo);
+        if (state && batch) {
+          batch.status = 'sending';
+          if (!('messageIds' in target)) batch.attempts += 1;
+          batch.updatedAt = now;
+          state.inFlightBatches.add(batch.batchNo);
+        }
+      }
       return claimed;
     },
 

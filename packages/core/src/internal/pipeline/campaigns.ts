@@ -23,7 +23,7 @@ import type { AudienceSource } from '../ports/app.js';
 import { validateTemplate } from '../text/prepare.js';
 import { parseInput } from '../validation.js';
 import { type Context, holdIdOf, planJob, randomToken } from './context.js';
-import { releaseNext, settleIfDone } from './progress.js';
+import { advanceCampaign } from './progress.js';
 import { resolveRouting } from './routing.js';
 import { createTextPreparer } from './text.js';
 
@@ -298,8 +298,7 @@ export function createCampaignService(ctx: Context) {
         'resume',
       );
       if (!updated.plan.done) await ctx.queue.enqueue([planJob(updated)]);
-      await releaseNext(ctx, id);
-      await settleIfDone(ctx, id);
+      await advanceCampaign(ctx, id);
       return { id, status: updated.status, total: updated.total };
     },
 
@@ -335,7 +334,7 @@ export function createCampaignService(ctx: Context) {
             { campaignId: id, reason: 'cancelled' },
           );
         }
-        await settleIfDone(ctx, id);
+        await advanceCampaign(ctx, id);
       }
       ctx.logger.info({ campaignId: id, ownerId }, 'campaign cancelled');
       return { id, status: 'cancelled', total: updated.total };
@@ -380,8 +379,7 @@ export function createCampaignService(ctx: Context) {
           { campaignId: id, reason: 'retry surplus' },
         );
       }
-      await releaseNext(ctx, id);
-      await settleIfDone(ctx, id);
+      await advanceCampaign(ctx, id);
       return { id, requeued: change.count };
     },
 

@@ -5,7 +5,7 @@
 import type { Job, JobOutcome } from '../ports/job-queue.js';
 import type { Context } from './context.js';
 import { runPlanJob } from './planner.js';
-import { closeBatchIfDone, releaseNext, settleIfDone } from './progress.js';
+import { advanceCampaign, closeBatchIfDone } from './progress.js';
 import { reconcile } from './reconciler.js';
 import { refreshStatuses } from './refresh.js';
 import { attemptIdFor, sendAndRecord, takeBudget } from './sender.js';
@@ -77,11 +77,6 @@ async function runBatchJob(ctx: Context, campaignId: string, batchNo: number): P
     { campaignId, batchNo },
     { attemptId, leaseUntil: now + ctx.options.leaseMs, now },
   );
-  await ctx.store.updateBatch(campaignId, batchNo, {
-    status: 'sending',
-    attempts: attempt,
-    updatedAt: now,
-  });
   const log = ctx.logger.child({
     campaignId,
     batchNo,
@@ -112,8 +107,7 @@ async function runBatchJob(ctx: Context, campaignId: string, batchNo: number): P
     bulkId: result.bulkId,
     lastError: result.error,
   });
-  await releaseNext(ctx, campaignId);
-  await settleIfDone(ctx, campaignId);
+  await advanceCampaign(ctx, campaignId);
   return DONE;
 }
 
@@ -149,12 +143,6 @@ async function runSingleJob(
     { attemptId, leaseUntil: now + ctx.options.leaseMs, now },
   );
   if (claimed.length === 0) return DONE;
-  await ctx.store.updateBatch(
-    campaignId,
-    batchNo,
-    { status: 'sending', updatedAt: now },
-    { ifStatus: ['queued'] },
-  );
   const result = await sendAndRecord(ctx, claimed, attemptId, 'one', message.retryCount + 1);
   if (result.requeued > 0) {
     ctx.metrics.increment('smsbatch_retries_total', result.requeued);
@@ -165,8 +153,7 @@ async function runSingleJob(
     };
   }
   if (await closeBatchIfDone(ctx, campaignId, batchNo, { lastError: result.error })) {
-    await releaseNext(ctx, campaignId);
-    await settleIfDone(ctx, campaignId);
+    await advanceCampaign(ctx, campaignId);
   }
   return DONE;
 }

@@ -15,7 +15,7 @@ import type {
 import { batchOf } from '../planning/batch-size.js';
 import type { JobOutcome } from '../ports/job-queue.js';
 import { type Context, planJob } from './context.js';
-import { releaseNext, settleIfDone } from './progress.js';
+import { advanceCampaign } from './progress.js';
 import { createTextPreparer } from './text.js';
 
 const PLANNABLE: readonly CampaignStatus[] = ['sending', 'paused'];
@@ -40,8 +40,7 @@ export async function runPlanJob(
   }
   if (!PLANNABLE.includes(campaign.status)) return { status: 'done' };
   if (campaign.plan.done) {
-    await releaseNext(ctx, campaignId);
-    await settleIfDone(ctx, campaignId);
+    await advanceCampaign(ctx, campaignId);
     return { status: 'done' };
   }
 
@@ -63,12 +62,8 @@ export async function runPlanJob(
       { campaignId, reason: 'skipped recipients' },
     );
   }
-  await releaseNext(ctx, campaignId);
-  if (chunk.next.done) {
-    await settleIfDone(ctx, campaignId);
-  } else {
-    await ctx.queue.enqueue([planJob({ ...campaign, plan: chunk.next })]);
-  }
+  if (!chunk.next.done) await ctx.queue.enqueue([planJob({ ...campaign, plan: chunk.next })]);
+  await advanceCampaign(ctx, campaignId);
   return { status: 'done' };
 }
 

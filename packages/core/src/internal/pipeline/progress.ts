@@ -31,14 +31,25 @@ export async function jobsForBatches(
   return jobs;
 }
 
-/** Tops the campaign's window of queued batches up. */
-export async function releaseNext(ctx: Context, campaignId: string): Promise<number> {
+/**
+ * Moves the campaign along after any step: tops its window of queued batches up (while it is
+ * `sending`) and settles it if nothing is left in flight. One read of the campaign for both.
+ */
+export async function advanceCampaign(
+  ctx: Context,
+  campaignId: string,
+  options: SettleOptions = {},
+): Promise<{ released: number; settled: boolean }> {
   const campaign = await ctx.store.getCampaign(campaignId);
-  if (campaign?.status !== 'sending') return 0;
-  const released = await ctx.store.releaseBatches(campaignId, ctx.options.batchWindow);
-  if (released.length === 0) return 0;
-  await ctx.queue.enqueue(await jobsForBatches(ctx, released));
-  return released.length;
+  if (!campaign) return { released: 0, settled: false };
+  let released = 0;
+  if (campaign.status === 'sending') {
+    const batches = await ctx.store.releaseBatches(campaignId, ctx.options.batchWindow);
+    if (batches.length > 0) await ctx.queue.enqueue(await jobsForBatches(ctx, batches));
+    released = batches.length;
+  }
+  const settled = isSettleable(campaign) && (await settle(ctx, campaign, options));
+  return { released, settled };
 }
 
 /**
@@ -84,21 +95,23 @@ export function isSettleable(campaign: CampaignRecord): boolean {
   return queued + sending + unknown === 0;
 }
 
-/**
- * Settles the campaign if it can be; idempotent, so any step may call it. While the provider
- * accepted more than the hold captured, a capture is usually on its way (a step between its
- * store write and its ledger call), so the campaign waits for it. Only the reconciler passes
- * `repairAfterQuietMs`: once no batch of the campaign moved for that long, the missing capture
- * was lost (a crash, a failed ledger call) and settlement makes it.
- */
-export async function settleIfDone(
+export interface SettleOptions {
+  /**
+   * While the provider accepted more than the hold captured, a capture is usually on its way (a
+   * step between its store write and its ledger call), so the campaign waits for it. Only the
+   * reconciler passes this: once no batch of the campaign moved for that long, the missing
+   * capture was lost (a crash, a failed ledger call) and settlement makes it.
+   */
+  repairAfterQuietMs?: number;
+}
+
+/** Closes the hold and gives the campaign its final status; idempotent. */
+async function settle(
   ctx: Context,
-  campaignId: string,
-  options: { repairAfterQuietMs?: number } = {},
+  campaign: CampaignRecord,
+  options: SettleOptions,
 ): Promise<boolean> {
-  const campaign = await ctx.store.getCampaign(campaignId);
-  if (!campaign || !isSettleable(campaign)) return false;
-  const log = ctx.logger.child({ campaignId, ownerId: campaign.ownerId });
+  const log = ctx.logger.child({ campaignId: campaign.id, ownerId: campaign.ownerId });
   if (campaign.holdId !== null && !(await reconcileHold(ctx, campaign, log, options))) {
     return false;
   }
@@ -110,7 +123,7 @@ export async function settleIfDone(
         : 'failed';
   const now = ctx.clock.now();
   const settled = await ctx.store.updateCampaign(
-    campaignId,
+    campaign.id,
     { status: finalStatus, finishedAt: now, updatedAt: now },
     { ifStatus: [campaign.status] },
   );
@@ -129,7 +142,7 @@ async function reconcileHold(
   ctx: Context,
   campaign: CampaignRecord,
   log: Context['logger'],
-  options: { repairAfterQuietMs?: number },
+  options: SettleOptions,
 ): Promise<boolean> {
   const holdId = campaign.holdId!;
   let captured = 0;

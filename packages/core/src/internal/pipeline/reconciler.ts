@@ -10,7 +10,7 @@ import type { JobSpec } from '../ports/job-queue.js';
 import { countTransitions, settleCredits, stepId } from './accounting.js';
 import { batchJob, type Context, planJob, randomToken, testJob } from './context.js';
 import { processDeliveryEvents } from './delivery.js';
-import { closeBatchIfDone, jobsForBatches, releaseNext, settleIfDone } from './progress.js';
+import { advanceCampaign, closeBatchIfDone, jobsForBatches } from './progress.js';
 
 export interface ReconcileReport {
   leasesExpired: number;
@@ -40,10 +40,11 @@ export async function reconcile(ctx: Context): Promise<ReconcileReport> {
       if (campaign.finishedAt !== null) continue;
       try {
         report.jobsRequeued += await recoverCampaign(ctx, campaign);
-        const repairAfterQuietMs = ctx.options.staleAfterMs;
-        if (await settleIfDone(ctx, campaign.id, { repairAfterQuietMs })) {
-          report.campaignsSettled += 1;
-        }
+        const progress = await advanceCampaign(ctx, campaign.id, {
+          repairAfterQuietMs: ctx.options.staleAfterMs,
+        });
+        report.jobsRequeued += progress.released;
+        if (progress.settled) report.campaignsSettled += 1;
       } catch (error) {
         // One campaign's trouble must not stop the pass for the others; the next pass retries.
         ctx.logger.error({ err: error, campaignId: campaign.id }, 'reconciling a campaign failed');
@@ -174,7 +175,6 @@ async function recoverCampaign(ctx: Context, campaign: CampaignRecord): Promise<
     }
     cursor = page.nextCursor;
   } while (cursor !== null);
-  requeued += await releaseNext(ctx, campaign.id);
   return requeued;
 }
 

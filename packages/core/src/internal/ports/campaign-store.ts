@@ -168,7 +168,8 @@ export interface CampaignStore {
   scanMessages(scan: MessageScan): Promise<MessageRecord[]>;
   /**
    * Atomically moves the target's `queued` messages to `sending` with the attempt id and lease.
-   * Messages in any other status are left alone, so two claimers never share a message.
+   * Messages in any other status are left alone, so two claimers never share a message. A batch
+   * whose messages were claimed becomes `sending`, and a batch claim counts one more `attempts`.
    */
   claimMessages(target: ClaimTarget, options: ClaimOptions): Promise<ClaimedMessage[]>;
   /**
