@@ -29,15 +29,16 @@ export function stepId(prefix: string, applied: readonly { id: string; to: strin
 
 /**
  * Captures and releases what `applied` owes. `step` names the entries (an attempt id, or a
- * `stepId`). Campaign records are looked up once per campaign.
+ * `stepId`). Campaign records are looked up once per campaign, unless the caller knows it.
  */
 export async function settleCredits(
   ctx: Context,
   applied: readonly AppliedTransition[],
   step: string,
+  known?: CampaignRecord,
 ): Promise<void> {
   const moves = new Map<string, HoldMoves>();
-  const campaigns = new Map<string, CampaignRecord | null>();
+  const campaigns = new Map<string, CampaignRecord | null>(known ? [[known.id, known]] : []);
   for (const t of applied) {
     const capture = t.acceptedNow ? t.cost : 0;
     const release =

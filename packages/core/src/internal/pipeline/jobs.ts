@@ -86,7 +86,7 @@ async function runBatchJob(ctx: Context, campaignId: string, batchNo: number): P
   log.debug({ claimed: claimed.length, attempt }, 'batch claimed');
 
   const started = ctx.clock.now();
-  const result = await sendAndRecord(ctx, claimed, attemptId, 'bulk', attempt);
+  const result = await sendAndRecord(ctx, claimed, attemptId, 'bulk', attempt, campaign);
   ctx.metrics.observe('smsbatch_batch_duration_ms', ctx.clock.now() - started);
 
   if (result.requeued > 0) {
@@ -143,7 +143,14 @@ async function runSingleJob(
     { attemptId, leaseUntil: now + ctx.options.leaseMs, now },
   );
   if (claimed.length === 0) return DONE;
-  const result = await sendAndRecord(ctx, claimed, attemptId, 'one', message.retryCount + 1);
+  const result = await sendAndRecord(
+    ctx,
+    claimed,
+    attemptId,
+    'one',
+    message.retryCount + 1,
+    campaign,
+  );
   if (result.requeued > 0) {
     ctx.metrics.increment('smsbatch_retries_total', result.requeued);
     return {

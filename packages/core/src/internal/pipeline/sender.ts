@@ -2,7 +2,7 @@
 // (`USE_BULK_SMS=false`) or a test send. Whatever the provider answers becomes message states in
 // one store write; an answer we could not store leaves the messages `unknown`, never resent.
 
-import type { ClaimedMessage } from '../domain/types.js';
+import type { CampaignRecord, ClaimedMessage } from '../domain/types.js';
 import type { MessageTransition } from '../ports/campaign-store.js';
 import type {
   OutboundSms,
@@ -62,9 +62,11 @@ export async function sendAndRecord(
   attemptId: string,
   mode: SendMode,
   attempt: number,
+  /** The messages' campaign, when the caller has read it (saves a read per step). */
+  campaign?: CampaignRecord,
 ): Promise<AttemptResult> {
   const log = ctx.logger.child({ attemptId, messages: claimed.length });
-  const sendable = await dropSuppressed(ctx, claimed, attemptId);
+  const sendable = await dropSuppressed(ctx, claimed, attemptId, campaign);
   if (sendable.length === 0) return { requeued: 0, retryInMs: 0, bulkId: null, error: null };
 
   const started = ctx.clock.now();
@@ -142,7 +144,7 @@ export async function sendAndRecord(
   if (applied === null) return result;
   result.requeued = applied.filter((t) => t.to === 'queued').length;
   countTransitions(ctx, applied, 'send');
-  await settleCredits(ctx, applied, attemptId);
+  await settleCredits(ctx, applied, attemptId, campaign);
   if (outcome.kind === 'answered') {
     await processPendingFor(
       ctx,
@@ -226,6 +228,7 @@ async function dropSuppressed(
   ctx: Context,
   claimed: readonly ClaimedMessage[],
   attemptId: string,
+  campaign: CampaignRecord | undefined,
 ): Promise<readonly ClaimedMessage[]> {
   if (!ctx.suppression || claimed.length === 0) return claimed;
   const ownerId = claimed[0]!.ownerId;
@@ -246,7 +249,7 @@ async function dropSuppressed(
       })),
     { now: ctx.clock.now() },
   );
-  await settleCredits(ctx, applied, `${attemptId}-sup`);
+  await settleCredits(ctx, applied, `${attemptId}-sup`, campaign);
   return claimed.filter((m) => !suppressed.has(m.phone));
 }
 
