@@ -18,11 +18,21 @@ import {
   type RateLimiter,
   rateLimitsFromConfig,
   type SmsConfig,
+  type JobQueue,
+  type MemoryQueue,
   type SmsPipeline,
   type SubscriptionGuard,
   type SuppressionList,
   silentLogger,
 } from '@smsbatch/core';
+import {
+  type BullmqTransport,
+  createBullmqTransport,
+  createRedisRateLimiter,
+  createSmsWorkers,
+  fromConfig,
+  type QueueCounts,
+} from '@smsbatch/bullmq-adapter';
 import { createMittoClient } from '@smsbatch/mitto-client';
 import { type FakeMitto, startFakeMitto } from '@smsbatch/mitto-client/testing';
 import { createPostgresLedger, createPostgresStore, migrate } from '@smsbatch/postgres-store';
@@ -43,6 +53,10 @@ export interface StackOptions {
   schema?: string;
   /** Tunables beyond the env config (windows, leases, ...). */
   pipeline?: PipelineOptions;
+  /** BullMQ key prefix (REDIS_URL only). Default `smsbatch`. */
+  prefix?: string;
+  /** BullMQ worker settings beyond the env config (REDIS_URL only): reconcile period, locks. */
+  workers?: { reconcileEveryMs?: number; lockDuration?: number; stalledInterval?: number };
   /** Fake Mitto options when it is started here (latency, faults, report delays). */
   fake?: Parameters<typeof startFakeMitto>[0];
 }
@@ -58,8 +72,8 @@ export interface SmsStack {
   adapters: { store: string; queue: string; provider: string };
   /** PostgreSQL pool when the store is on PostgreSQL (the example keeps its owners there). */
   pool: pg.Pool | null;
-  /** Waits until no job is waiting or running (in-process queue only). */
-  idle(): Promise<void>;
+  /** Jobs per queue and state (BullMQ only; `null` with the in-process queue). */
+  queueCounts(): Promise<QueueCounts | null>;
   close(): Promise<void>;
 }
 
@@ -113,13 +127,29 @@ export async function createStack(options: StackOptions): Promise<SmsStack> {
   const provider = createMittoClient({ baseUrl, apiKey, logger });
   closers.push(() => provider.close());
 
-  const limiter = createMemoryRateLimiter({ limits: rateLimitsFromConfig(config) });
-  const queue = createMemoryQueue({
-    concurrency: config.WORKER_CONCURRENCY,
-    laneConcurrency: { test: 2 },
-    logger,
-    ...(options.metrics ? { metrics: options.metrics } : {}),
-  });
+  // REDIS_URL: BullMQ queues and a limiter shared by every process; otherwise both in-process.
+  let limiter: RateLimiter;
+  let queue: JobQueue;
+  let memoryQueue: MemoryQueue | null = null;
+  let transport: BullmqTransport | null = null;
+  const prefix = options.prefix ?? 'smsbatch';
+  if (config.REDIS_URL) {
+    const redis = fromConfig(config);
+    const redisLimiter = createRedisRateLimiter({ ...redis.limiter, prefix, logger });
+    transport = createBullmqTransport({ ...redis.transport, prefix, logger });
+    limiter = redisLimiter;
+    queue = transport;
+    closers.unshift(() => redisLimiter.close());
+  } else {
+    limiter = createMemoryRateLimiter({ limits: rateLimitsFromConfig(config) });
+    memoryQueue = createMemoryQueue({
+      concurrency: config.WORKER_CONCURRENCY,
+      laneConcurrency: { test: 2 },
+      logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+    });
+    queue = memoryQueue;
+  }
   const pipeline = createSmsPipeline({
     store,
     ledger,
@@ -143,10 +173,25 @@ export async function createStack(options: StackOptions): Promise<SmsStack> {
       ...options.pipeline,
     },
   });
-  closers.unshift(() => queue.close());
+  const ownTransport = transport;
+  if (ownTransport) closers.unshift(() => ownTransport.close());
+  const ownMemoryQueue = memoryQueue;
+  if (ownMemoryQueue) closers.unshift(() => ownMemoryQueue.close());
 
-  if (options.role !== 'server') {
-    queue.process(pipeline.handleJob);
+  if (options.role !== 'server' && config.REDIS_URL) {
+    const workers = createSmsWorkers({
+      ...fromConfig(config).workers,
+      prefix,
+      pipeline,
+      logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...options.workers,
+    });
+    await workers.ready();
+    // Workers first: they finish or release their jobs before the queues and pools close.
+    closers.unshift(() => workers.close());
+  } else if (options.role !== 'server' && ownMemoryQueue) {
+    ownMemoryQueue.process(pipeline.handleJob);
     const every = (ms: number, task: () => Promise<unknown>, what: string) => {
       const timer = setInterval(() => {
         task().catch((error) => logger.error({ err: error }, `${what} failed`));
@@ -167,10 +212,10 @@ export async function createStack(options: StackOptions): Promise<SmsStack> {
     pool,
     adapters: {
       store: config.DATABASE_URL ? 'postgres' : 'memory',
-      queue: 'in-process',
+      queue: config.REDIS_URL ? `BullMQ (prefix ${prefix})` : 'in-process',
       provider: fake ? `fake Mitto at ${fake.url}` : `Mitto at ${baseUrl}`,
     },
-    idle: () => queue.onIdle(),
+    queueCounts: async () => (transport ? transport.getQueueCounts() : null),
     async close() {
       for (const close of closers) await close();
     },
