@@ -248,11 +248,12 @@ describe('send protocol', () => {
       data: { campaignId: campaign.id, scheduleVersion: 1 },
       attempt: 1,
     });
-    // The worker claims the batch and sends it, then dies before recording the answer.
+    // The worker claims the batch, marks it dispatched and sends it, then dies before recording.
     const claimed = await h.store.claimMessages(
       { campaignId: campaign.id, batchNo: 0 },
       { attemptId: 'dead', leaseUntil: Date.now() + 30_000, now: Date.now() },
     );
+    await h.store.updateBatch(campaign.id, 0, { dispatchedAttemptId: 'dead' });
     await h.provider.sendBulk(
       claimed.map((m) => ({
         reference: m.id,
@@ -282,6 +283,41 @@ describe('send protocol', () => {
       creditsDebited: 3,
     });
     expect(h.provider.accepted).toHaveLength(3);
+    await h.expectInvariants(owner, campaign.id);
+  });
+
+  it('puts back, and sends once, what a worker claimed but died before sending', async () => {
+    const h = createHarness({ options: { leaseMs: 30_000 }, process: false });
+    const owner = await h.owner(100);
+    const campaign = await h.campaign(owner, 3);
+    await h.pipeline.campaigns.enqueue(owner, campaign.id);
+    await h.pipeline.handleJob({
+      kind: 'plan',
+      id: 'p',
+      data: { campaignId: campaign.id, scheduleVersion: 1 },
+      attempt: 1,
+    });
+    // Killed between its claim and its call to the provider: nothing went out.
+    await h.store.claimMessages(
+      { campaignId: campaign.id, batchNo: 0 },
+      { attemptId: 'dead', leaseUntil: Date.now() + 30_000, now: Date.now() },
+    );
+    h.advance(31_000);
+    expect(await h.pipeline.reconcile()).toMatchObject({ leasesExpired: 3 });
+    const requeued = (await h.pipeline.campaigns.messages(owner, campaign.id)).items;
+    expect(requeued.map((m) => [m.status, m.retryCount])).toEqual(Array(3).fill(['queued', 1]));
+    await h.pipeline.handleJob({
+      kind: 'batch',
+      id: 'b',
+      data: { campaignId: campaign.id, batchNo: 0 },
+      attempt: 2,
+    });
+    expect(h.provider.calls).toEqual([3]);
+    expect(await h.pipeline.campaigns.status(owner, campaign.id)).toMatchObject({
+      status: 'completed',
+      sent: 3,
+      creditsDebited: 3,
+    });
     await h.expectInvariants(owner, campaign.id);
   });
 

@@ -77,6 +77,8 @@ export function toBatch(row: Row): BatchRecord {
     status: row.status as BatchRecord['status'],
     releases: num(row.releases),
     attempts: num(row.attempts),
+    attemptId: strOrNull(row.attempt_id),
+    dispatchedAttemptId: strOrNull(row.dispatched_attempt_id),
     bulkId: strOrNull(row.bulk_id),
     lastError: strOrNull(row.last_error),
     counts: countsOf(row),

@@ -87,7 +87,7 @@ const CAMPAIGN_COLUMNS = `c.id, c.seq, c.owner_id, c.name, c.text, c.sender, c.t
   ${MESSAGE_STATUSES.map((status) => `k.count_${status}`).join(', ')}, k.accepted_cost`;
 
 const BATCH_COLUMNS = `campaign_id, batch_no, size, segments, cost, status, releases, attempts,
-  bulk_id, last_error, ${COUNT_COLUMNS}, created_at, updated_at`;
+  attempt_id, dispatched_attempt_id, bulk_id, last_error, ${COUNT_COLUMNS}, created_at, updated_at`;
 
 const EVENT_COLUMNS = `key, provider_message_id, reference, state, provider_status, reason,
   occurred_at, source, raw, received_at, processed_at`;
@@ -113,6 +113,7 @@ const BATCH_PATCH_COLUMNS = {
   lastError: 'last_error',
   releases: 'releases',
   attempts: 'attempts',
+  dispatchedAttemptId: 'dispatched_attempt_id',
   updatedAt: 'updated_at',
 } satisfies Record<keyof BatchPatch, string>;
 
@@ -676,7 +677,7 @@ batch_counts AS (
             'sending'::text AS to_status, false AS accepted_now
         ),
         ${campaignCounters('moved')},
-        ${batchCounters('moved', '$5', "'sending'", 'attempts = b.attempts + 1')}
+        ${batchCounters('moved', '$5', "'sending'", 'attempts = b.attempts + 1, attempt_id = $3')}
         SELECT ${CLAIM_COLUMNS} FROM moved ORDER BY seq`,
       values: [campaignId, batchNo, o.attemptId, o.leaseUntil, o.now],
     }),

@@ -34,7 +34,9 @@ describePg('migrate', () => {
 
   it('creates the schema and its tables, records the migration, and applies nothing twice', async () => {
     const schema = fresh();
-    expect(await migrate(pool, { schema })).toEqual({ applied: ['001_initial'] });
+    expect(await migrate(pool, { schema })).toEqual({
+      applied: ['001_initial', '002_batch_dispatch'],
+    });
     expect(await tablesOf(schema)).toEqual([
       'batches',
       'bulk_batches',
@@ -51,7 +53,10 @@ describePg('migrate', () => {
     ]);
     expect(await migrate(pool, { schema })).toEqual({ applied: [] });
     const recorded = await pool.query(`SELECT version, name FROM "${schema}".schema_migrations`);
-    expect(recorded.rows).toEqual([{ version: 1, name: 'initial' }]);
+    expect(recorded.rows).toEqual([
+      { version: 1, name: 'initial' },
+      { version: 2, name: 'batch_dispatch' },
+    ]);
   });
 
   it('applies each migration once when several processes migrate at the same moment', async () => {
@@ -60,14 +65,19 @@ describePg('migrate', () => {
     const pools = [createTestPool(1), createTestPool(1), createTestPool(1), createTestPool(1)];
     try {
       const results = await Promise.all(pools.map((each) => migrate(each, { schema })));
-      expect(results.map((r) => r.applied).sort()).toEqual([[], [], [], ['001_initial']]);
+      expect(results.map((r) => r.applied).sort()).toEqual([
+        [],
+        [],
+        [],
+        ['001_initial', '002_batch_dispatch'],
+      ]);
     } finally {
       await Promise.all(pools.map((each) => each.end()));
     }
     const recorded = await pool.query(
       `SELECT count(*)::int AS n FROM "${schema}".schema_migrations`,
     );
-    expect(recorded.rows[0].n).toBe(1);
+    expect(recorded.rows[0].n).toBe(2);
   });
 
   it('keeps schemas apart', async () => {

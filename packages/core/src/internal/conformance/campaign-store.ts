@@ -337,7 +337,13 @@ export function describeCampaignStore(
         const updated = await store().updateBatch(
           campaign.id,
           0,
-          { status: 'completed', bulkId: 'bulk-1', lastError: 'x', attempts: 2 },
+          {
+            status: 'completed',
+            bulkId: 'bulk-1',
+            lastError: 'x',
+            attempts: 2,
+            dispatchedAttemptId: 'a-2',
+          },
           { ifStatus: ['planned'] },
         );
         expect(updated).toMatchObject({
@@ -345,6 +351,7 @@ export function describeCampaignStore(
           bulkId: 'bulk-1',
           lastError: 'x',
           attempts: 2,
+          dispatchedAttemptId: 'a-2',
         });
         expect(await store().getBatch(campaign.id, 0)).toEqual(updated);
         expect(await store().getBatch(campaign.id, 99)).toBeNull();
@@ -373,6 +380,8 @@ export function describeCampaignStore(
         expect(await store().getBatch(campaign.id, 1)).toMatchObject({
           status: 'sending',
           attempts: 1,
+          attemptId: 'attempt-1',
+          dispatchedAttemptId: null,
           updatedAt: T0 + 1,
           counts: { queued: 0, sending: 2 },
         });

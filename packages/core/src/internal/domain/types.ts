@@ -176,6 +176,13 @@ export interface BatchRecord {
   releases: number;
   /** Claims made for it (send attempts). */
   attempts: number;
+  /** The attempt of its latest claim (set by the store when the batch is claimed). */
+  attemptId: string | null;
+  /**
+   * The latest attempt handed to the provider, recorded right before the call: a claim that never
+   * got here was never sent, so the reconciler may put its messages back.
+   */
+  dispatchedAttemptId: string | null;
   bulkId: string | null;
   lastError: string | null;
   /** Maintained by the store on every transition of its messages. */
@@ -187,7 +194,16 @@ export interface BatchRecord {
 export type NewBatch = Pick<BatchRecord, 'batchNo' | 'size' | 'segments' | 'cost'>;
 
 export type BatchPatch = Partial<
-  Pick<BatchRecord, 'status' | 'bulkId' | 'lastError' | 'releases' | 'attempts' | 'updatedAt'>
+  Pick<
+    BatchRecord,
+    | 'status'
+    | 'bulkId'
+    | 'lastError'
+    | 'releases'
+    | 'attempts'
+    | 'dispatchedAttemptId'
+    | 'updatedAt'
+  >
 >;
 
 export type DeliveryState = 'sent' | 'delivered' | 'failed';

@@ -209,6 +209,8 @@ export function createMemoryStore(): MemoryCampaignStore {
           status: 'planned',
           releases: 0,
           attempts: 0,
+          attemptId: null,
+          dispatchedAttemptId: null,
           bulkId: null,
           lastError: null,
           counts: { ...emptyCounts(), queued: batch.size },
@@ -378,7 +380,10 @@ export function createMemoryStore(): MemoryCampaignStore {
         const batch = batchNo === null ? undefined : state?.batches.get(batchNo);
         if (state && batch) {
           batch.status = 'sending';
-          if (!('messageIds' in target)) batch.attempts += 1;
+          if (!('messageIds' in target)) {
+            batch.attempts += 1;
+            batch.attemptId = attemptId;
+          }
           batch.updatedAt = now;
           state.inFlightBatches.add(batch.batchNo);
         }

@@ -57,15 +57,61 @@ export async function reconcile(ctx: Context): Promise<ReconcileReport> {
   return report;
 }
 
-/** A worker that died mid-send leaves `sending` messages: past their lease they are `unknown`. */
+/**
+ * A worker that died mid-send leaves `sending` messages. Past their lease they are `unknown`,
+ * unless their batch shows the attempt never reached the provider (claimed, not dispatched):
+ * those were never sent and go back to `queued`.
+ */
 async function expireLeases(ctx: Context): Promise<number> {
-  return sweep(ctx, { status: 'sending', leaseExpiredBefore: ctx.clock.now() }, (m) => ({
-    id: m.id,
-    from: 'sending',
-    ...(m.attemptId !== null ? { attemptId: m.attemptId } : {}),
-    to: 'unknown',
-    set: { error: 'lease expired: send outcome unknown' },
-  }));
+  let total = 0;
+  for (;;) {
+    const expired = await ctx.store.scanMessages({
+      status: 'sending',
+      leaseExpiredBefore: ctx.clock.now(),
+      limit: ctx.options.scanLimit,
+    });
+    if (expired.length === 0) return total;
+    const undispatched = await undispatchedAttempts(ctx, expired);
+    const applied = await ctx.store.applyTransitions(
+      expired.map((m): MessageTransition => {
+        const guard = {
+          id: m.id,
+          from: 'sending' as const,
+          ...(m.attemptId ? { attemptId: m.attemptId } : {}),
+        };
+        return m.attemptId !== null && undispatched.has(m.attemptId)
+          ? {
+              ...guard,
+              to: 'queued',
+              set: { error: 'lease expired before sending', incrementRetry: true },
+            }
+          : { ...guard, to: 'unknown', set: { error: 'lease expired: send outcome unknown' } };
+      }),
+      { now: ctx.clock.now() },
+    );
+    countTransitions(ctx, applied, 'reconciler');
+    total += applied.length;
+    if (expired.length < ctx.options.scanLimit) return total;
+  }
+}
+
+/** Attempt ids of batch claims that were never handed to the provider. */
+async function undispatchedAttempts(
+  ctx: Context,
+  messages: readonly MessageRecord[],
+): Promise<Set<string>> {
+  const batches = new Map<string, { campaignId: string; batchNo: number }>();
+  for (const m of messages) {
+    if (m.campaignId !== null && m.batchNo !== null) {
+      batches.set(`${m.campaignId}/${m.batchNo}`, { campaignId: m.campaignId, batchNo: m.batchNo });
+    }
+  }
+  const out = new Set<string>();
+  for (const { campaignId, batchNo } of batches.values()) {
+    const batch = await ctx.store.getBatch(campaignId, batchNo);
+    if (batch?.attemptId && batch.dispatchedAttemptId !== batch.attemptId) out.add(batch.attemptId);
+  }
+  return out;
 }
 
 /** No report came for an ambiguous send within the window: it is failed and not charged. */

@@ -69,6 +69,13 @@ export async function sendAndRecord(
   const sendable = await dropSuppressed(ctx, claimed, attemptId, campaign);
   if (sendable.length === 0) return { requeued: 0, retryInMs: 0, bulkId: null, error: null };
 
+  const first = sendable[0]!;
+  if (mode === 'bulk' && first.campaignId !== null && first.batchNo !== null) {
+    // From here on the messages may be sent: a crash before this line leaves them safe to resend.
+    await ctx.store.updateBatch(first.campaignId, first.batchNo, {
+      dispatchedAttemptId: attemptId,
+    });
+  }
   const started = ctx.clock.now();
   const outcome = await callProvider(ctx.provider, sendable, mode, ctx.options.leaseMs);
   ctx.metrics.observe('smsbatch_send_duration_ms', ctx.clock.now() - started, { mode });

@@ -169,7 +169,8 @@ export interface CampaignStore {
   /**
    * Atomically moves the target's `queued` messages to `sending` with the attempt id and lease.
    * Messages in any other status are left alone, so two claimers never share a message. A batch
-   * whose messages were claimed becomes `sending`, and a batch claim counts one more `attempts`.
+   * whose messages were claimed becomes `sending`, and a batch claim counts one more `attempts`
+   * and records its `attemptId` on the batch.
    */
   claimMessages(target: ClaimTarget, options: ClaimOptions): Promise<ClaimedMessage[]>;
   /**

@@ -2,6 +2,7 @@
 // .sql files so that the bundler carries them into dist with no copy step.
 
 import initial from './001-initial.js';
+import batchDispatch from './002-batch-dispatch.js';
 
 export interface Migration {
   version: number;
@@ -9,4 +10,7 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', sql: initial }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', sql: initial },
+  { version: 2, name: 'batch_dispatch', sql: batchDispatch },
+];
