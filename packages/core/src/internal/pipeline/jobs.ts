@@ -67,7 +67,7 @@ async function runBatchJob(ctx: Context, campaignId: string, batchNo: number): P
     ctx.metrics.increment('smsbatch_limiter_waits_total', 1, {
       trafficAccountId: campaign.trafficAccountId,
     });
-    return { status: 'delay', delayMs: budget.retryAfterMs, reason: 'rate limit' };
+    return { status: 'delay', delayMs: withJitter(budget.retryAfterMs), reason: 'rate limit' };
   }
 
   const attempt = batch.attempts + 1;
@@ -134,7 +134,9 @@ async function runSingleJob(
   if (message?.status !== 'queued') return DONE;
 
   const budget = await takeBudget(ctx, campaign.ownerId, campaign.trafficAccountId, 1);
-  if (!budget.ok) return { status: 'delay', delayMs: budget.retryAfterMs, reason: 'rate limit' };
+  if (!budget.ok) {
+    return { status: 'delay', delayMs: withJitter(budget.retryAfterMs), reason: 'rate limit' };
+  }
 
   const attemptId = attemptIdFor(`m-a${message.retryCount + 1}`);
   const now = ctx.clock.now();
@@ -185,4 +187,13 @@ async function runTestJob(ctx: Context, messageId: string): Promise<JobOutcome> 
     };
   }
   return DONE;
+}
+
+/**
+ * The batches of a campaign's window all learn the same wait from the limiter; waking them at
+ * once would let one through and send the others back to sleep. A little spread avoids the herd;
+ * the limiter still decides who goes.
+ */
+function withJitter(retryAfterMs: number): number {
+  return retryAfterMs + Math.floor(Math.random() * Math.min(retryAfterMs, 1_000) * 0.5);
 }

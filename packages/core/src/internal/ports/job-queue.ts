@@ -26,13 +26,14 @@ export type JobSpec = {
     id: string;
     data: JobDataByKind[K];
     delayMs?: number;
-    /** Lower runs first (BullMQ's convention); 0 or absent is "normal". */
+    /** Lower runs first; a job without a priority runs before prioritized ones (as in BullMQ). */
     priority?: number;
   };
 }[JobKind];
 
 export interface Job<K extends JobKind = JobKind> {
   kind: K;
+  /** The spec's id, or the consumer's own for jobs it schedules itself (BullMQ's repeat ids). */
   id: string;
   data: JobDataByKind[K];
   /** 1 on the first run; a delay outcome does not count as an attempt. */
@@ -49,7 +50,10 @@ export type JobOutcome = { status: 'done' } | { status: 'delay'; delayMs: number
 export type JobHandler = (job: Job) => Promise<JobOutcome>;
 
 export interface JobQueue {
-  /** Adds jobs; a job whose id is still pending (waiting, delayed or active) is not added twice. */
+  /**
+   * Adds jobs; a job whose id is still pending (waiting, delayed or active) is not added twice,
+   * while one whose job finished (completed or failed) is added again.
+   */
   enqueue(jobs: readonly JobSpec[]): Promise<void>;
   /** True while a job with this id is waiting, delayed or active. */
   isPending(id: string): Promise<boolean>;
