@@ -30,13 +30,8 @@ import {
   createPostgresOwnerRepository,
   type OwnerRepository,
 } from './owners.js';
-import {
-  type AppEnv,
-  loadAppEnv,
-  requireSharedInfrastructure,
-  requireSharedQueue,
-  StartupError,
-} from './runtime.js';
+import { createQueuesDashboard } from './queues-dashboard.js';
+import { type AppEnv, loadAppEnv, requireSharedInfrastructure, StartupError } from './runtime.js';
 import { createStack, type SmsStack } from './stack.js';
 
 export interface RetailServerOptions {
@@ -49,6 +44,8 @@ export interface RetailServerOptions {
   schemas?: { sdk?: string; app?: string };
   /** Pipeline tunables beyond the env config. */
   pipeline?: PipelineOptions;
+  /** BullMQ key prefix (with REDIS_URL). Default `smsbatch`. */
+  prefix?: string;
 }
 
 export interface RetailServer {
@@ -141,7 +138,7 @@ export async function startRetailServer(options: RetailServerOptions = {}): Prom
           if (!pool) throw new Error('the PostgreSQL pool is not ready');
           return pool;
         },
-        { schema: options.schemas?.app ?? 'retail' },
+        { schema: options.schemas?.app ?? appEnv.APP_PG_SCHEMA },
       )
     : null;
   const owners: OwnerRepository = postgresOwners ?? createMemoryOwnerRepository();
@@ -157,13 +154,15 @@ export async function startRetailServer(options: RetailServerOptions = {}): Prom
       suppression: owners,
       logger,
       metrics: metrics.metrics,
-      ...(options.schemas?.sdk ? { schema: options.schemas.sdk } : {}),
+      schema: options.schemas?.sdk ?? appEnv.PG_SCHEMA,
       ...(options.pipeline ? { pipeline: options.pipeline } : {}),
+      prefix: options.prefix ?? appEnv.BULLMQ_PREFIX,
       ...(isFakeMitto ? { fake: fakeOptions(appEnv) } : {}),
+      prepare: async (ready) => {
+        pool = ready;
+        await postgresOwners?.migrate();
+      },
     });
-    if (role === 'server') requireSharedQueue(built.adapters.queue, 'WORKER=off');
-    pool = built.pool;
-    await postgresOwners?.migrate();
   } catch (error) {
     server.close();
     // A stack that was built but refused still holds connections and maybe a fake Mitto.
@@ -195,6 +194,7 @@ export async function startRetailServer(options: RetailServerOptions = {}): Prom
       } while (cursor !== null);
       return { campaigns, messages };
     },
+    queueJobs: () => stack.queueCounts(),
   });
 
   app = buildApp({ stack, owners, metrics, logger, adminToken, stackConfig, role });
@@ -296,6 +296,10 @@ function buildApp(deps: {
       metrics: metrics.metrics,
     }),
   );
+
+  if (stack.queues.length > 0) {
+    app.use(createQueuesDashboard({ adminToken: deps.adminToken, queues: stack.queues }));
+  }
 
   // The status page: static files, no build step. Cached briefly so edits show up on reload.
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));

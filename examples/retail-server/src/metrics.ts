@@ -74,6 +74,8 @@ const HISTOGRAMS: Record<string, Declared> = {
 export interface LiveCampaignSource {
   /** Messages not sent yet across the campaigns still running, by status; read at scrape. */
   liveMessages(): Promise<{ campaigns: Record<string, number>; messages: Record<string, number> }>;
+  /** Jobs per queue and state (BullMQ), or null with the in-process queue; read at scrape. */
+  queueJobs(): Promise<Readonly<Record<string, object>> | null>;
 }
 
 export interface PromMetrics {
@@ -168,6 +170,21 @@ export function createPromMetrics(options: { defaultMetrics?: boolean } = {}): P
       this.reset();
       for (const status of ['queued', 'sending', 'unknown']) {
         this.set({ status }, messages[status] ?? 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'smsbatch_queue_jobs',
+    help: 'BullMQ jobs per queue and state (waiting, active, delayed, failed, completed)',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      const counts = (await source?.queueJobs()) ?? {};
+      this.reset();
+      for (const [queue, states] of Object.entries(counts)) {
+        for (const [state, count] of Object.entries(states)) {
+          if (typeof count === 'number') this.set({ queue, state }, count);
+        }
       }
     },
   });

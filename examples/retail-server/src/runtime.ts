@@ -26,6 +26,9 @@ const onOff = z
   .transform((value) => ['on', 'true', 'yes', '1'].includes(value));
 const rate = z.coerce.number().min(0).max(1);
 const ms = z.coerce.number().int().min(0).max(600_000);
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+  error: 'lower-case letters, digits and _ (a SQL identifier)',
+});
 
 // Settings of the example app only; they carry none of core's prefixes, so loadConfig ignores them.
 const appEnvSchema = z.object({
@@ -38,6 +41,12 @@ const appEnvSchema = z.object({
   /** Interface to listen on. Unset: all of them. */
   HOST: z.string().trim().min(1).optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** PostgreSQL schema of the SDK's tables (DATABASE_URL only). */
+  PG_SCHEMA: identifier.default('smsbatch'),
+  /** PostgreSQL schema of the example's own tables: owners, opt-outs (DATABASE_URL only). */
+  APP_PG_SCHEMA: identifier.default('retail'),
+  /** Key prefix of the BullMQ queues and the Redis limiter (REDIS_URL only). */
+  BULLMQ_PREFIX: identifier.default('smsbatch'),
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   /** Fake Mitto only (MITTO_API_BASE unset): how it behaves, to make the status page lively. */
   FAKE_MITTO_LATENCY_MS: ms.default(20),
@@ -74,16 +83,6 @@ export function requireSharedInfrastructure(config: SmsConfig, what: string): vo
       `Set ${missing.join(' and ')} (e.g. REDIS_URL=redis://127.0.0.1:6379 ` +
       'DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres), or run `npm start` without ' +
       'WORKER=off to send from the server process.',
-  );
-}
-
-/** The stack must have put the queue somewhere another process can reach. */
-export function requireSharedQueue(queue: string, what: string): void {
-  if (queue !== 'in-process') return;
-  throw new StartupError(
-    `${what}: the stack built an in-process queue although REDIS_URL is set, so jobs could not ` +
-      'cross processes. The BullMQ branch of src/stack.ts is not wired yet; run `npm start` ' +
-      'with the in-process worker (WORKER unset) until it is.',
   );
 }
 

@@ -4,6 +4,15 @@
 // the demo and the benchmarks all start from here.
 
 import {
+  type BullmqTransport,
+  createBullmqTransport,
+  createRedisRateLimiter,
+  createSmsWorkers,
+  fromConfig,
+  QUEUE_NAMES,
+  type QueueCounts,
+} from '@smsbatch/bullmq-adapter';
+import {
   type CampaignStore,
   type CreditLedger,
   createMemoryLedger,
@@ -11,31 +20,25 @@ import {
   createMemoryRateLimiter,
   createMemoryStore,
   createSmsPipeline,
+  type JobQueue,
   type Logger,
+  type MemoryQueue,
   type Metrics,
   type OwnerDirectory,
   type PipelineOptions,
   type RateLimiter,
   rateLimitsFromConfig,
   type SmsConfig,
-  type JobQueue,
-  type MemoryQueue,
   type SmsPipeline,
   type SubscriptionGuard,
   type SuppressionList,
   silentLogger,
 } from '@smsbatch/core';
-import {
-  type BullmqTransport,
-  createBullmqTransport,
-  createRedisRateLimiter,
-  createSmsWorkers,
-  fromConfig,
-  type QueueCounts,
-} from '@smsbatch/bullmq-adapter';
 import { createMittoClient } from '@smsbatch/mitto-client';
 import { type FakeMitto, startFakeMitto } from '@smsbatch/mitto-client/testing';
 import { createPostgresLedger, createPostgresStore, migrate } from '@smsbatch/postgres-store';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 export interface StackOptions {
@@ -57,6 +60,11 @@ export interface StackOptions {
   prefix?: string;
   /** BullMQ worker settings beyond the env config (REDIS_URL only): reconcile period, locks. */
   workers?: { reconcileEveryMs?: number; lockDuration?: number; stalledInterval?: number };
+  /**
+   * Runs once the store is ready and before any job does: the app sets up what its ports need
+   * (the example creates its owners' tables on the same pool).
+   */
+  prepare?: (pool: pg.Pool | null) => Promise<void>;
   /** Fake Mitto options when it is started here (latency, faults, report delays). */
   fake?: Parameters<typeof startFakeMitto>[0];
 }
@@ -74,6 +82,8 @@ export interface SmsStack {
   pool: pg.Pool | null;
   /** Jobs per queue and state (BullMQ only; `null` with the in-process queue). */
   queueCounts(): Promise<QueueCounts | null>;
+  /** The BullMQ queues, for a dashboard (empty with the in-process queue). */
+  queues: Queue[];
   close(): Promise<void>;
 }
 
@@ -101,6 +111,8 @@ export async function createStack(options: StackOptions): Promise<SmsStack> {
     store = createMemoryStore();
     ledger = createMemoryLedger();
   }
+
+  await options.prepare?.(pool);
 
   let fake: FakeMitto | null = null;
   let baseUrl = config.MITTO_API_BASE;
@@ -133,8 +145,18 @@ export async function createStack(options: StackOptions): Promise<SmsStack> {
   let memoryQueue: MemoryQueue | null = null;
   let transport: BullmqTransport | null = null;
   const prefix = options.prefix ?? 'smsbatch';
+  const queues: Queue[] = [];
   if (config.REDIS_URL) {
     const redis = fromConfig(config);
+    if (options.role !== 'worker') {
+      // The dashboard's own view of the queues, on one connection of its own.
+      const dashboard = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+      queues.push(...QUEUE_NAMES.map((name) => new Queue(name, { connection: dashboard, prefix })));
+      closers.unshift(async () => {
+        await Promise.all(queues.map((queue) => queue.close()));
+        dashboard.disconnect();
+      });
+    }
     const redisLimiter = createRedisRateLimiter({ ...redis.limiter, prefix, logger });
     transport = createBullmqTransport({ ...redis.transport, prefix, logger });
     limiter = redisLimiter;
@@ -216,6 +238,7 @@ export async function createStack(options: StackOptions): Promise<SmsStack> {
       provider: fake ? `fake Mitto at ${fake.url}` : `Mitto at ${baseUrl}`,
     },
     queueCounts: async () => (transport ? transport.getQueueCounts() : null),
+    queues,
     async close() {
       for (const close of closers) await close();
     },

@@ -14,7 +14,6 @@ import {
   exitOnStartupFailure,
   loadAppEnv,
   requireSharedInfrastructure,
-  requireSharedQueue,
 } from './runtime.js';
 import { createStack, type SmsStack } from './stack.js';
 
@@ -31,27 +30,28 @@ async function startWorker(): Promise<{
 
   // Owners live in the server's tables; the worker reads their senders, subscriptions, opt-outs.
   let pool: pg.Pool | null = null;
-  const owners = createPostgresOwnerRepository(() => {
-    if (!pool) throw new Error('the PostgreSQL pool is not ready');
-    return pool;
-  });
+  const owners = createPostgresOwnerRepository(
+    () => {
+      if (!pool) throw new Error('the PostgreSQL pool is not ready');
+      return pool;
+    },
+    { schema: appEnv.APP_PG_SCHEMA },
+  );
   const stack = await createStack({
     config,
     role: 'worker',
+    schema: appEnv.PG_SCHEMA,
+    prefix: appEnv.BULLMQ_PREFIX,
     owners,
     subscription: owners,
     suppression: owners,
     logger,
     metrics: metrics.metrics,
+    prepare: async (ready) => {
+      pool = ready;
+      await owners.migrate();
+    },
   });
-  try {
-    requireSharedQueue(stack.adapters.queue, 'npm run worker');
-    pool = stack.pool;
-    await owners.migrate();
-  } catch (error) {
-    await stack.close();
-    throw error;
-  }
 
   // A worker has no routes of its own; METRICS_PORT gives Prometheus something to scrape.
   const metricsServer =
