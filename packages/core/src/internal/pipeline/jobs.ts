@@ -2,6 +2,7 @@
 // (`done`, or `delay` to run the same job later) and throw only for unexpected failures (the
 // store is down), which the queue retries with backoff.
 
+import type { CampaignRecord } from '../domain/types.js';
 import type { Job, JobOutcome } from '../ports/job-queue.js';
 import type { Context } from './context.js';
 import { runPlanJob } from './planner.js';
@@ -38,9 +39,8 @@ export async function handleJob(ctx: Context, job: Job): Promise<JobOutcome> {
 }
 
 /**
- * A batch job checks its campaign first: paused parks the batch (back to `planned`, released
- * again on resume), cancelled or finished drops it. Only then does it take rate-limit budget and
- * claim; over budget it is delayed and other traffic accounts go on.
+ * A batch job checks its campaign first (`isSendable`). Only then does it take rate-limit budget
+ * and claim; over budget it is delayed and other traffic accounts go on.
  */
 async function runBatchJob(ctx: Context, campaignId: string, batchNo: number): Promise<JobOutcome> {
   const [campaign, batch] = await Promise.all([
@@ -48,16 +48,7 @@ async function runBatchJob(ctx: Context, campaignId: string, batchNo: number): P
     ctx.store.getBatch(campaignId, batchNo),
   ]);
   if (!campaign || !batch || !['queued', 'sending'].includes(batch.status)) return DONE;
-  if (campaign.status === 'paused') {
-    await ctx.store.updateBatch(
-      campaignId,
-      batchNo,
-      { status: 'planned' },
-      { ifStatus: ['queued', 'sending'] },
-    );
-    return DONE;
-  }
-  if (campaign.status !== 'sending') return DONE;
+  if (!(await isSendable(ctx, campaign, batchNo))) return DONE;
 
   const weight = ctx.options.rateBySegments
     ? Math.ceil((batch.segments * batch.counts.queued) / Math.max(1, batch.size))
@@ -111,6 +102,26 @@ async function runBatchJob(ctx: Context, campaignId: string, batchNo: number): P
   return DONE;
 }
 
+/**
+ * Whether the campaign is sending. A paused one parks the batch (back to `planned`, released
+ * again on resume); a cancelled or finished one drops the job.
+ */
+async function isSendable(
+  ctx: Context,
+  campaign: CampaignRecord,
+  batchNo: number,
+): Promise<boolean> {
+  if (campaign.status === 'paused') {
+    await ctx.store.updateBatch(
+      campaign.id,
+      batchNo,
+      { status: 'planned' },
+      { ifStatus: ['queued', 'sending'] },
+    );
+  }
+  return campaign.status === 'sending';
+}
+
 /** `USE_BULK_SMS=false`: the same protocol for one message of a batch. */
 async function runSingleJob(
   ctx: Context,
@@ -120,16 +131,7 @@ async function runSingleJob(
 ): Promise<JobOutcome> {
   const campaign = await ctx.store.getCampaign(campaignId);
   if (!campaign) return DONE;
-  if (campaign.status === 'paused') {
-    await ctx.store.updateBatch(
-      campaignId,
-      batchNo,
-      { status: 'planned' },
-      { ifStatus: ['queued', 'sending'] },
-    );
-    return DONE;
-  }
-  if (campaign.status !== 'sending') return DONE;
+  if (!(await isSendable(ctx, campaign, batchNo))) return DONE;
   const message = await ctx.store.getMessage(messageId);
   if (message?.status !== 'queued') return DONE;
 
