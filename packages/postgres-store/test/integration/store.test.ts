@@ -334,7 +334,9 @@ describePg('postgres store', () => {
         }
         const after = await stats();
         expect(after.updates - before.updates).toBe(3000);
-        expect(after.hot - before.hot).toBe(3000);
+        // An index on a column these writes change would make none of them HOT; a page that
+        // happens to be full makes a few non-HOT, so the bound leaves room for that.
+        expect(after.hot - before.hot).toBeGreaterThan(3000 * 0.8);
       } finally {
         await single.end();
       }
