@@ -26,6 +26,7 @@ import {
   type Metrics,
   type OwnerDirectory,
   type PipelineOptions,
+  pipelineOptionsFromConfig,
   type RateLimiter,
   rateLimitsFromConfig,
   type SmsConfig,
@@ -183,17 +184,7 @@ export async function createStack(options: StackOptions): Promise<SmsStack> {
     ...(options.suppression ? { suppression: options.suppression } : {}),
     logger,
     ...(options.metrics ? { metrics: options.metrics } : {}),
-    options: {
-      useBulk: config.USE_BULK_SMS,
-      ...(config.SMS_BATCH_SIZE ? { batchSize: config.SMS_BATCH_SIZE } : {}),
-      pricing: config.CREDIT_PRICING,
-      ...(config.MITTO_SENDER ? { defaultSender: config.MITTO_SENDER } : {}),
-      ...(config.MITTO_TRAFFIC_ACCOUNT_ID
-        ? { defaultTrafficAccountId: config.MITTO_TRAFFIC_ACCOUNT_ID }
-        : {}),
-      ...(config.PHONE_DEFAULT_COUNTRY ? { defaultCountry: config.PHONE_DEFAULT_COUNTRY } : {}),
-      ...options.pipeline,
-    },
+    options: pipelineOptionsFromConfig(config, options.pipeline),
   });
   const ownTransport = transport;
   if (ownTransport) closers.unshift(() => ownTransport.close());

@@ -37,6 +37,7 @@ export type { PipelineDeps } from './internal/pipeline/context.js';
 export type { DeliveryReportSummary } from './internal/pipeline/delivery.js';
 export {
   type PipelineOptions,
+  pipelineOptionsFromConfig,
   pipelineOptionsSchema,
   type ResolvedPipelineOptions,
   resolvePipelineOptions,

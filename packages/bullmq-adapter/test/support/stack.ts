@@ -9,6 +9,7 @@ import {
   createSmsPipeline,
   type Logger,
   type PipelineOptions,
+  pipelineOptionsFromConfig,
   rateLimitsFromConfig,
   type SmsConfig,
   type SmsPipeline,
@@ -33,23 +34,6 @@ export interface TestStack {
   store: CampaignStore;
   ledger: CreditLedger;
   close(): Promise<void>;
-}
-
-/** The pipeline options the config implies, as the example server maps them. */
-export function pipelineOptionsFrom(
-  config: SmsConfig,
-  extra: PipelineOptions = {},
-): PipelineOptions {
-  return {
-    useBulk: config.USE_BULK_SMS,
-    ...(config.SMS_BATCH_SIZE ? { batchSize: config.SMS_BATCH_SIZE } : {}),
-    pricing: config.CREDIT_PRICING,
-    ...(config.MITTO_SENDER ? { defaultSender: config.MITTO_SENDER } : {}),
-    ...(config.MITTO_TRAFFIC_ACCOUNT_ID
-      ? { defaultTrafficAccountId: config.MITTO_TRAFFIC_ACCOUNT_ID }
-      : {}),
-    ...extra,
-  };
 }
 
 export async function createTestStack(settings: TestStackSettings): Promise<TestStack> {
@@ -86,7 +70,7 @@ export async function createTestStack(settings: TestStackSettings): Promise<Test
     queue: transport,
     limiter,
     logger,
-    options: pipelineOptionsFrom(config, settings.pipeline),
+    options: pipelineOptionsFromConfig(config, settings.pipeline),
   });
   return {
     pipeline,

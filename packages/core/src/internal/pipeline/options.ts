@@ -1,7 +1,8 @@
 // The pipeline's tunables: one strict zod schema, defaults in one place next to each field.
-// `fromConfig` maps the env-style config (USE_BULK_SMS, SMS_BATCH_SIZE, ...) onto it.
+// `pipelineOptionsFromConfig` maps the env-style config (USE_BULK_SMS, SMS_BATCH_SIZE, ...) onto it.
 
 import { z } from 'zod';
+import type { SmsConfig } from '../config.js';
 import { parseInput } from '../validation.js';
 
 const positiveInt = z.number().int().positive();
@@ -62,4 +63,22 @@ export type ResolvedPipelineOptions = z.output<typeof pipelineOptionsSchema>;
 
 export function resolvePipelineOptions(options: PipelineOptions = {}): ResolvedPipelineOptions {
   return parseInput(pipelineOptionsSchema, options);
+}
+
+/** The options `loadConfig`'s settings imply; `extra` (tuning the config does not name) wins. */
+export function pipelineOptionsFromConfig(
+  config: SmsConfig,
+  extra: PipelineOptions = {},
+): PipelineOptions {
+  return {
+    useBulk: config.USE_BULK_SMS,
+    pricing: config.CREDIT_PRICING,
+    ...(config.SMS_BATCH_SIZE ? { batchSize: config.SMS_BATCH_SIZE } : {}),
+    ...(config.MITTO_SENDER ? { defaultSender: config.MITTO_SENDER } : {}),
+    ...(config.MITTO_TRAFFIC_ACCOUNT_ID
+      ? { defaultTrafficAccountId: config.MITTO_TRAFFIC_ACCOUNT_ID }
+      : {}),
+    ...(config.PHONE_DEFAULT_COUNTRY ? { defaultCountry: config.PHONE_DEFAULT_COUNTRY } : {}),
+    ...extra,
+  };
 }
