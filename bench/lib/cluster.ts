@@ -16,7 +16,7 @@ import {
   databaseUrlFor,
   deleteKeys,
   dropSchema,
-  forkTs,
+  forkCompiled,
   nextMessage,
   onCleanup,
   REDIS_URL,
@@ -63,7 +63,7 @@ export interface ClusterOptions {
 export interface WorkerProcess {
   child: ChildProcess;
   pid: number;
-  /** RSS once it said ready (modules loaded and compiled by tsx, nothing run yet), MB. */
+  /** RSS once it said ready (modules loaded, nothing run yet), MB. */
   readyRssMb: number;
   /** Peak RSS seen in /proc (VmHWM) while it ran, MB. */
   peakRssMb(): number;
@@ -165,7 +165,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     BENCH_PROFILE: options.profile ? '1' : '0',
   };
   const addWorker = async (): Promise<WorkerProcess> => {
-    const child = forkTs(new URL('./worker.ts', import.meta.url), {
+    const child = await forkCompiled(new URL('./worker.ts', import.meta.url), {
       env: workerEnv,
       ...(options.execArgv ? { execArgv: options.execArgv } : {}),
     });

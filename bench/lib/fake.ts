@@ -9,7 +9,7 @@ import {
   startFakeMitto,
 } from '@smsbatch/mitto-client/testing';
 import { acceptedReferences, acceptedTimes } from './accepted.js';
-import { forkTs, nextMessage } from './services.js';
+import { forkCompiled, nextMessage } from './services.js';
 
 export interface FakeHandle {
   url: string;
@@ -47,7 +47,7 @@ export async function startFake(
       close: () => fake.close(),
     };
   }
-  const child = forkTs(new URL('./fake-process.ts', import.meta.url), {
+  const child = await forkCompiled(new URL('./fake-process.ts', import.meta.url), {
     env: { BENCH_FAKE_OPTIONS: JSON.stringify(options) },
   });
   const ready = await nextMessage<{ url: string; apiKey: string }>(child, 'ready');
