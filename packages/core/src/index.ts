@@ -23,6 +23,8 @@ export {
   type MemoryQueueStats,
 } from './internal/memory/job-queue.js';
 export {
+  assertRateLimit,
+  assertRateWeight,
   createMemoryRateLimiter,
   type MemoryRateLimiter,
   type MemoryRateLimiterOptions,

@@ -3,12 +3,11 @@
 // and each key expires once its debt has drained, so idle keys cost no memory.
 
 import {
+  assertRateLimit,
+  assertRateWeight,
   type RateDecision,
-  type RateLimit,
   type RateLimiter,
   silentLogger,
-  ValidationError,
-  type ValidationIssue,
 } from '@smsbatch/core';
 import type { Redis } from 'ioredis';
 import { openRedis } from './connection.js';
@@ -92,7 +91,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   const limitArgs = (key: string): [number, number] => {
     const limit = settings.limits(key);
     if (!limit) return [0, 1];
-    validateLimit(key, limit);
+    assertRateLimit(key, limit);
     return [limit.max, limit.durationMs];
   };
 
@@ -103,9 +102,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   return {
     async take(key, weight = 1): Promise<RateDecision> {
       assertOpen();
-      if (!Number.isSafeInteger(weight) || weight < 1) {
-        throw new ValidationError([{ path: ['weight'], message: 'must be a positive integer' }]);
-      }
+      assertRateWeight(weight);
       const [max, durationMs] = limitArgs(key);
       const wait = await redisCall(`rate limit take(${key})`, () =>
         commands.smsbatchRateTake(keyOf(key), weight, max, durationMs),
@@ -134,15 +131,4 @@ function defineCommands(client: Redis): LimiterCommands {
   client.defineCommand('smsbatchRateTake', { numberOfKeys: 1, lua: TAKE });
   client.defineCommand('smsbatchRateBackoff', { numberOfKeys: 1, lua: BACKOFF });
   return client as unknown as LimiterCommands;
-}
-
-function validateLimit(key: string, limit: RateLimit): void {
-  const issues: ValidationIssue[] = [];
-  if (!Number.isSafeInteger(limit.max) || limit.max < 1) {
-    issues.push({ path: ['limits', key, 'max'], message: 'must be a positive integer' });
-  }
-  if (!Number.isSafeInteger(limit.durationMs) || limit.durationMs < 1) {
-    issues.push({ path: ['limits', key, 'durationMs'], message: 'must be a positive integer' });
-  }
-  if (issues.length > 0) throw new ValidationError(issues);
 }

@@ -16,6 +16,7 @@ import {
   type NewCampaign,
   type NewMessage,
   type PlanChunk,
+  type PlanCursor,
   type RecipientRow,
   type StoredDeliveryEvent,
   ValidationError,
@@ -57,6 +58,25 @@ const MESSAGE_COLUMN_NAMES = [
 ];
 
 const MESSAGE_COLUMNS = MESSAGE_COLUMN_NAMES.join(', ');
+
+/** A campaign's plan cursor columns, in the order of `planValues`. */
+const PLAN_COLUMN_NAMES = [
+  'plan_next_seq',
+  'plan_planned',
+  'plan_chunk_no',
+  'plan_planned_cost',
+  'plan_done',
+];
+const planValues = (plan: PlanCursor) => [
+  plan.nextSeq,
+  plan.planned,
+  plan.chunkNo,
+  plan.plannedCost,
+  plan.done,
+];
+/** `column = $n` for each plan column from `$first` on, joined by `separator`. */
+const planColumns = (first: number, separator: string) =>
+  PLAN_COLUMN_NAMES.map((column, i) => `${column} = $${first + i}`).join(separator);
 const messageColumnsOf = (alias: string) =>
   MESSAGE_COLUMN_NAMES.map((column) => `${alias}.${column}`).join(', ');
 
@@ -427,15 +447,11 @@ batch_counts AS (
      * transaction must roll back.
      */
     advancePlan: (chunk: PlanChunk): Statement => {
-      const { expected, next } = chunk;
       const queued = chunk.messages.filter((m) => m.status === 'queued').length;
       return {
         text: `WITH cas AS (
-            UPDATE ${campaigns} SET plan_next_seq = $2, plan_planned = $3, plan_chunk_no = $4,
-              plan_planned_cost = $5, plan_done = $6
-            WHERE id = $1 AND status = ANY($7::text[]) AND plan_next_seq = $8
-              AND plan_planned = $9 AND plan_chunk_no = $10 AND plan_planned_cost = $11
-              AND plan_done = $12
+            UPDATE ${campaigns} SET ${planColumns(2, ', ')}
+            WHERE id = $1 AND status = ANY($7::text[]) AND ${planColumns(8, ' AND ')}
             RETURNING id
           )
           UPDATE ${counters} c SET count_queued = c.count_queued + $13,
@@ -444,17 +460,9 @@ batch_counts AS (
           RETURNING c.campaign_id`,
         values: [
           chunk.campaignId,
-          next.nextSeq,
-          next.planned,
-          next.chunkNo,
-          next.plannedCost,
-          next.done,
+          ...planValues(chunk.next),
           chunk.ifStatus,
-          expected.nextSeq,
-          expected.planned,
-          expected.chunkNo,
-          expected.plannedCost,
-          expected.done,
+          ...planValues(chunk.expected),
           queued,
           chunk.messages.length - queued,
         ],
@@ -462,23 +470,11 @@ batch_counts AS (
     },
 
     /** Whether the campaign's plan cursor and status still allow the chunk (no lock taken). */
-    checkPlan: (chunk: PlanChunk): Statement => {
-      const { expected } = chunk;
-      return {
-        text: `SELECT id FROM ${campaigns}
-          WHERE id = $1 AND status = ANY($2::text[]) AND plan_next_seq = $3 AND plan_planned = $4
-            AND plan_chunk_no = $5 AND plan_planned_cost = $6 AND plan_done = $7`,
-        values: [
-          chunk.campaignId,
-          chunk.ifStatus,
-          expected.nextSeq,
-          expected.planned,
-          expected.chunkNo,
-          expected.plannedCost,
-          expected.done,
-        ],
-      };
-    },
+    checkPlan: (chunk: PlanChunk): Statement => ({
+      text: `SELECT id FROM ${campaigns}
+        WHERE id = $1 AND status = ANY($2::text[]) AND ${planColumns(3, ' AND ')}`,
+      values: [chunk.campaignId, chunk.ifStatus, ...planValues(chunk.expected)],
+    }),
 
     // batches
 

@@ -64,11 +64,9 @@ export function createMemoryRateLimiter(options: MemoryRateLimiterOptions): Memo
 
   return {
     async take(key, weight = 1): Promise<RateDecision> {
-      if (!Number.isSafeInteger(weight) || weight < 1) {
-        throw new ValidationError([{ path: ['weight'], message: 'must be a positive integer' }]);
-      }
+      assertRateWeight(weight);
       const limit = options.limits(key);
-      if (limit) validateLimit(key, limit);
+      if (limit) assertRateLimit(key, limit);
       const now = clock.now();
       const state = states.get(key);
       const blockedUntil = state?.blockedUntil ?? 0;
@@ -110,7 +108,15 @@ export function createMemoryRateLimiter(options: MemoryRateLimiterOptions): Memo
   };
 }
 
-function validateLimit(key: string, limit: RateLimit): void {
+/** Throws a ValidationError unless `weight` is a positive integer. For any RateLimiter's `take`. */
+export function assertRateWeight(weight: number): void {
+  if (!Number.isSafeInteger(weight) || weight < 1) {
+    throw new ValidationError([{ path: ['weight'], message: 'must be a positive integer' }]);
+  }
+}
+
+/** Throws a ValidationError naming `limits.<key>.<field>` for a limit a RateLimiter cannot honour. */
+export function assertRateLimit(key: string, limit: RateLimit): void {
   const issues: ValidationIssue[] = [];
   if (!Number.isSafeInteger(limit.max) || limit.max < 1) {
     issues.push({ path: ['limits', key, 'max'], message: 'must be a positive integer' });
