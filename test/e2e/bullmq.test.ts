@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { createBullmqTransport } from '@smsbatch/bullmq-adapter';
 import { createMemorySubscriptionGuard, createSmsPipeline, type SmsPipeline } from '@smsbatch/core';
 import { createMittoClient } from '@smsbatch/mitto-client';
-import { startFakeMitto } from '@smsbatch/mitto-client/testing';
 import { createPostgresLedger, createPostgresStore, migrate } from '@smsbatch/postgres-store';
 import { describeScenarios } from './scenarios.js';
 import {
@@ -20,7 +19,7 @@ import {
   schemaPool,
 } from './services.js';
 import { armRecordFault, createControlTables, postgresSuppressionList } from './shared-controls.js';
-import { E2E_OPTIONS, type StackFactory, startWebhookReceiver, WEBHOOK_SECRET } from './support.js';
+import { E2E_OPTIONS, type StackFactory, startFakeWithWebhook } from './support.js';
 
 const WORKER = fileURLToPath(new URL('./bullmq-worker.ts', import.meta.url));
 const WORKER_PROCESSES = 2;
@@ -42,18 +41,10 @@ const bullmqStack: StackFactory = async (setup) => {
     apiKey: 'producer-sends-nothing',
   });
   let pipeline: SmsPipeline | null = null;
-  const receiver = await startWebhookReceiver((events, raw) =>
-    pipeline!.receiveDeliveryReports(events, raw),
+  const { fake, close: closeFake } = await startFakeWithWebhook(
+    (events, raw) => pipeline!.receiveDeliveryReports(events, raw),
+    setup.fake,
   );
-  const fake = await startFakeMitto({
-    ...setup.fake,
-    deliveryReports: {
-      url: receiver.url,
-      headers: { 'X-Webhook-Token': WEBHOOK_SECRET },
-      delayMs: 20,
-      ...setup.fake?.deliveryReports,
-    },
-  });
   pipeline = createSmsPipeline({
     store,
     ledger,
@@ -104,9 +95,8 @@ const bullmqStack: StackFactory = async (setup) => {
         }),
       );
       await transport.close();
-      await fake.close();
+      await closeFake();
       await idle.close();
-      await new Promise((resolve) => receiver.server.close(resolve));
       await drop();
     },
   };

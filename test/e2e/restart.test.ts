@@ -7,12 +7,11 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createMemoryRateLimiter, createSmsPipeline, type JobQueue } from '@smsbatch/core';
 import { createMittoClient } from '@smsbatch/mitto-client';
-import { startFakeMitto } from '@smsbatch/mitto-client/testing';
 import { createPostgresLedger, createPostgresStore, migrate } from '@smsbatch/postgres-store';
 import { afterAll, expect, it } from 'vitest';
 import { expectInvariants, recipients, settled, waitFor } from './scenarios.js';
 import { DATABASE_URL, describeWithPostgres, randomName, schemaPool } from './services.js';
-import { E2E_OPTIONS, newOwnerId, startWebhookReceiver, WEBHOOK_SECRET } from './support.js';
+import { E2E_OPTIONS, newOwnerId, startFakeWithWebhook } from './support.js';
 
 const CHILD = fileURLToPath(new URL('./worker-child.ts', import.meta.url));
 
@@ -40,17 +39,10 @@ describeWithPostgres('restart', () => {
       limiter: createMemoryRateLimiter({ limits: () => null }),
       options: E2E_OPTIONS,
     });
-    const receiver = await startWebhookReceiver((events, raw) =>
-      pipeline.receiveDeliveryReports(events, raw),
+    const { fake, close: closeFake } = await startFakeWithWebhook(
+      (events, raw) => pipeline.receiveDeliveryReports(events, raw),
+      { faults: { latencyMs: 40 }, deliveryReports: { delayMs: 50 } },
     );
-    const fake = await startFakeMitto({
-      faults: { latencyMs: 40 },
-      deliveryReports: {
-        url: receiver.url,
-        headers: { 'X-Webhook-Token': WEBHOOK_SECRET },
-        delayMs: 50,
-      },
-    });
     const startWorker = async () => {
       const child = spawn(
         process.execPath,
@@ -105,9 +97,8 @@ describeWithPostgres('restart', () => {
       available: 4_000,
     });
 
-    await fake.close();
+    await closeFake();
     await provider.close();
-    await new Promise((resolve) => receiver.server.close(resolve));
     await drop();
   }, 90_000);
 });

@@ -61,7 +61,7 @@ export const E2E_OPTIONS: PipelineOptions = {
 export const WEBHOOK_SECRET = 'e2e-secret';
 
 /** A DLR webhook on loopback: parses what the fake posts and hands it to the pipeline. */
-export async function startWebhookReceiver(
+async function startWebhookReceiver(
   deliver: (
     events: ReturnType<typeof parseDeliveryReports>['events'],
     raw: unknown[],
@@ -87,6 +87,33 @@ export async function startWebhookReceiver(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}/webhooks/mitto/dlr`, server };
+}
+
+/**
+ * A fake Mitto whose delivery reports go to a webhook receiver on loopback (the options may set
+ * their delay, failures and so on); the receiver hands them to `deliver`. `close` stops both.
+ */
+export async function startFakeWithWebhook(
+  deliver: Parameters<typeof startWebhookReceiver>[0],
+  options: FakeMittoOptions = {},
+): Promise<{ fake: FakeMitto; close(): Promise<void> }> {
+  const receiver = await startWebhookReceiver(deliver);
+  const fake = await startFakeMitto({
+    ...options,
+    deliveryReports: {
+      url: receiver.url,
+      headers: { 'X-Webhook-Token': WEBHOOK_SECRET },
+      delayMs: 20,
+      ...options.deliveryReports,
+    },
+  });
+  return {
+    fake,
+    async close() {
+      await fake.close();
+      await new Promise((resolve) => receiver.server.close(resolve));
+    },
+  };
 }
 
 /** Wraps a store so that `failNext()` makes the next write of an accepted send throw. */
@@ -135,18 +162,10 @@ export function inProcessStack(
       backoff: { baseMs: 10, maxMs: 100 },
     });
     let pipeline: SmsPipeline | null = null;
-    const receiver = await startWebhookReceiver((events, raw) =>
-      pipeline!.receiveDeliveryReports(events, raw),
+    const { fake, close: closeFake } = await startFakeWithWebhook(
+      (events, raw) => pipeline!.receiveDeliveryReports(events, raw),
+      setup.fake,
     );
-    const fake = await startFakeMitto({
-      ...setup.fake,
-      deliveryReports: {
-        url: receiver.url,
-        headers: { 'X-Webhook-Token': WEBHOOK_SECRET },
-        delayMs: 20,
-        ...setup.fake?.deliveryReports,
-      },
-    });
     const provider = createMittoClient({
       baseUrl: fake.url,
       apiKey: fake.apiKey,
@@ -177,9 +196,8 @@ export function inProcessStack(
       async close() {
         clearInterval(ticker);
         await queue.close();
-        await fake.close();
+        await closeFake();
         await provider.close();
-        await new Promise((resolve) => receiver.server.close(resolve));
         await storage.close?.();
       },
     };
