@@ -58,7 +58,7 @@ export const E2E_OPTIONS: PipelineOptions = {
   pendingEventRetryMs: 200,
 };
 
-export const WEBHOOK_SECRET = 'e2e-secret';
+const WEBHOOK_SECRET = 'e2e-secret';
 
 /** A DLR webhook on loopback: parses what the fake posts and hands it to the pipeline. */
 async function startWebhookReceiver(
